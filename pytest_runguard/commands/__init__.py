@@ -1,0 +1,1 @@
+"""One module per ``runguard`` subcommand (see ``pytest_runguard.cli``)."""
