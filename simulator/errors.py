@@ -89,3 +89,7 @@ class CeilingBreached(RunguardError, AssertionError):
 
 class UnpricedCost(CeilingBreached):
     """A cost ceiling cannot be checked because a call has no known price."""
+
+
+class ConfigWarning(UserWarning):
+    """A config form the gateway still loads but has deprecated."""

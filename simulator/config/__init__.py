@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.config.loader import load_config
 from simulator.config.model import Config
 
 __all__ = ["Config", "load_config"]
-
-
-def load_config(path_or_glob: str) -> Config:  # pragma: no cover - replaced
-    from simulator.config.loader import load_config as _load
-
-    return _load(path_or_glob)

@@ -101,7 +101,7 @@ class ProviderConfig:
     cost: tuple[CostEntry, ...] | None = None
     batch_cost: tuple[CostEntry, ...] | None = None
     #: every other key as written (api_base, api_key_location, region, ...)
-    options: Mapping[str, Any] = EMPTY
+    options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class EmbeddingProviderConfig:
     model_name: str | None = None
     timeout_ms: int | None = None
     cost: tuple[CostEntry, ...] | None = None
-    options: Mapping[str, Any] = EMPTY
+    options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,10 @@ class ChatCompletionConfig:
     model: str
     #: ``system`` / ``user`` / ``assistant`` (legacy ``*_template`` keys) and
     #: every ``templates.<name>.path``, by template name.
-    templates: Mapping[str, Template] = EMPTY
-    input_wrappers: Mapping[str, Template] = EMPTY
+    templates: Mapping[str, Template] = field(default_factory=lambda: EMPTY)
+    input_wrappers: Mapping[str, Template] = field(default_factory=lambda: EMPTY)
     #: temperature, top_p, max_tokens, seed, stop_sequences, ... as written
-    params: Mapping[str, Any] = EMPTY
+    params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     json_mode: JsonMode | None = None
     retries: RetryConfig = NO_RETRIES
     extra_body: Any = None
@@ -198,7 +198,7 @@ class DiclVariant(VariantConfig):
     model: str = ""
     system_instructions: str = ""
     max_distance: float | None = None
-    params: Mapping[str, Any] = EMPTY
+    params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     json_mode: JsonMode | None = None
     retries: RetryConfig = NO_RETRIES
     extra_body: Any = None
@@ -232,12 +232,12 @@ class Experimentation:
 
     kind: Literal["default", "legacy", "static", "adaptive"] = "default"
     #: candidate name → weight (weight 1.0 each for a list)
-    candidate_variants: Mapping[str, float] = EMPTY
+    candidate_variants: Mapping[str, float] = field(default_factory=lambda: EMPTY)
     fallback_variants: tuple[str, ...] = ()
     #: adaptive only
     metric: str | None = None
-    settings: Mapping[str, Any] = EMPTY
-    namespaces: Mapping[str, Experimentation] = EMPTY
+    settings: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    namespaces: Mapping[str, Experimentation] = field(default_factory=lambda: EMPTY)
 
 
 DEFAULT_EXPERIMENTATION = Experimentation()
@@ -260,7 +260,7 @@ class FunctionConfig:
     #: sorted by variant name, as the gateway's BTreeMap is
     variants: Mapping[str, AnyVariant]
     #: ``system`` / ``user`` / ``assistant`` and named schemas, parsed JSON
-    schemas: Mapping[str, Mapping[str, Any]] = EMPTY
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)
     experimentation: Experimentation = DEFAULT_EXPERIMENTATION
     description: str | None = None
     # chat only
@@ -268,7 +268,7 @@ class FunctionConfig:
     tool_choice: Any = "auto"
     parallel_tool_calls: bool | None = None
     # json only: parsed JSON schema; ``{}`` accepts anything
-    output_schema: Mapping[str, Any] = EMPTY
+    output_schema: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class Config:
     tools: Mapping[str, ToolConfig]
     rate_limiting: RateLimitingConfig = RateLimitingConfig()
     #: ``[gateway]`` as written (validated by the loader)
-    gateway: Mapping[str, Any] = EMPTY
+    gateway: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     global_outbound_http_timeout_ms: int = 15 * 60 * 1000
     #: the files that were merged, in merge order
     files: tuple[Path, ...] = ()
@@ -352,7 +352,9 @@ class Config:
             return found
         prefix, sep, rest = name.partition("::")
         if sep and rest and prefix in SHORTHAND_EMBEDDING_PREFIXES:
-            provider = EmbeddingProviderConfig(name=prefix, type=prefix, model_name=rest)
+            provider = EmbeddingProviderConfig(
+                name=prefix, type=prefix, model_name=rest
+            )
             return EmbeddingModelConfig(
                 name=name,
                 routing=(prefix,),

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_runguard.cli import main
+
+CHESS = "examples/chess-puzzles/config/tensorzero.toml"
+
+
+def test_chess_best_and_mixture_of_five_make_six_calls(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(corpus_dir / CHESS), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (function,) = report["functions"]
+    calls = {v["name"]: v["calls_typical"] for v in function["variants"]}
+    assert calls == {"baseline": 1, "best_of_5": 6, "mixture_of_5": 6}
+    assert all(v["priced"] for v in function["variants"])
+    # Uniform sampling over three variants: blended = mean of the three.
+    expected = [float(v["expected_usd"]) for v in function["variants"]]
+    assert float(function["blended_expected_usd"]) == pytest.approx(sum(expected) / 3)
+
+
+def test_table_output_states_token_sizes(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "check",
+            str(corpus_dir / CHESS),
+            "--input-tokens",
+            "500",
+            "--output-tokens",
+            "50",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "500 input and 50 output tokens" in out
+    assert "best_of_5" in out
+
+
+def test_refused_config_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "tensorzero.toml"
+    bad.write_text(
+        '[functions.f]\ntype = "chat"\n'
+        '[functions.f.variants.v]\ntype = "chat_completion"\n'
+    )
+    assert main(["check", str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"runguard: {bad}: functions.f.variants.v.model: ")
+
+
+def test_e2e_glob_is_refused_cleanly_like_the_gateway(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    glob = corpus_dir / "crates/tensorzero-core/tests/e2e/config/*.toml"
+    assert main(["check", str(glob)]) == 2
+    err = capsys.readouterr().err
+    assert "gateway.cache.backend" in err and "Traceback" not in err
+
+
+def test_e2e_function_files_check_with_dummy_allowed(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    glob = corpus_dir / "crates/tensorzero-core/tests/e2e/config/tensorzero.*.toml"
+    # The evaluations reference TypeScript files the corpus does not carry.
+    code = main(["check", str(glob), "--allow-dummy", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "typescript_file" in err
