@@ -1,0 +1,924 @@
+"""The simulated gateway: variants, routing, retries, timeouts and cost.
+
+Everything that can be decided when the simulation is built is decided
+then: each model becomes a :class:`ModelPlan` (its routing, timeouts, the
+world's behaviour of every provider, the cost formula resolved from the
+provider's pointers), each variant a :class:`VariantPlan`.  An inference
+then walks these plans on a virtual timeline.
+
+Time: every provider attempt has a virtual start and end.  Routing
+fallback is immediate, retry rounds wait the gateway's backoff, best-of-N
+and mixture-of-N candidates start together (the variant's evaluator or
+fuser starts when the last candidate ends).  Timeouts compare that
+timeline with the provider, model and variant ``timeouts``.
+
+Every provider attempt goes through :meth:`Engine.admit` first: the one
+place a rate limiter can delay or refuse a call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from simulator.config.model import (
+    BestOfNVariant,
+    ChainOfThoughtVariant,
+    ChatCompletionConfig,
+    ChatCompletionVariant,
+    Config,
+    DiclVariant,
+    FunctionConfig,
+    MixtureOfNVariant,
+    RetryConfig,
+    Timeouts,
+)
+from simulator.failures import (
+    AllCandidatesFailed,
+    AllModelProvidersFailed,
+    AllRetriesFailed,
+    Failure,
+    ModelTimeout,
+    ProviderError,
+    ProviderTimeout,
+    RequestError,
+    VariantTimeout,
+)
+from simulator.ledger import Ledger
+from simulator.outputs import chat_text, example_json, schema_example
+from simulator.pricing import (
+    CostFormula,
+    TableRates,
+    atto_to_nano,
+    table_rates,
+    usage_values,
+)
+from simulator.prompts import PromptCounter, serialized_input_tokens
+from simulator.rng import Sampler, UniformStream, generator, sampler
+from simulator.sampling import VariantSampler
+from simulator.tokens import MESSAGE_TOKENS, text_tokens
+from simulator.world import World
+
+INF = math.inf
+
+OK, RATE_LIMITED, SERVER_ERROR, CLIENT_ERROR, TIMEOUT = (
+    "ok",
+    "rate_limited",
+    "server_error",
+    "client_error",
+    "timeout",
+)
+_KIND_STATUS = {
+    OK: 200,
+    RATE_LIMITED: 429,
+    SERVER_ERROR: 500,
+    CLIENT_ERROR: 400,
+    TIMEOUT: 408,
+}
+
+#: The best-of-N evaluator's instructions and the candidate list's fixed
+#: text (``t0:best_of_n_evaluator_system`` / ``..._candidates``), in tokens.
+EVALUATOR_SYSTEM_TOKENS = text_tokens("x" * 980)
+FUSER_SYSTEM_TOKENS = text_tokens("x" * 860)
+CANDIDATE_LIST_TOKENS = text_tokens("x" * 140)
+#: ``N: [{"type":"text","text":"..."}]\n------\n`` around one candidate
+CANDIDATE_WRAP_TOKENS = 10
+#: The DICL default system instructions.
+DICL_SYSTEM_TOKENS = text_tokens("x" * 620)
+
+
+def _outcome_of(item: Any) -> tuple[str, int]:
+    if isinstance(item, int):
+        if item == 200:
+            return OK, 200
+        if item == 429:
+            return RATE_LIMITED, 429
+        return (SERVER_ERROR if item >= 500 else CLIENT_ERROR), item
+    return item, _KIND_STATUS[item]
+
+
+def _error_body(kind: str, status: int) -> str:
+    text = {
+        RATE_LIMITED: "Rate limit reached (simulated by runguard)",
+        SERVER_ERROR: "The server had an error (simulated by runguard)",
+    }.get(kind, f"Request failed with status {status} (simulated by runguard)")
+    return json.dumps({"error": {"message": text, "type": kind}}, separators=(",", ":"))
+
+
+@dataclass
+class ProviderPlan:
+    """One routing entry of a model, with the world's behaviour for it."""
+
+    name: str
+    type: str
+    model: str
+    timeout_s: float
+    stream_timeout_s: float
+    timeout_ms: int
+    stream_timeout_ms: int
+    output_tokens: Sampler
+    latency: Sampler
+    input_tokens: Sampler | None
+    schedule: list[tuple[str, int]]
+    #: cumulative (threshold, kind) pairs for the failure rates
+    rates: list[tuple[float, str]]
+    outcome_draws: UniformStream | None
+    bill_failed: bool
+    bill_timeouts: bool
+    context_window: int
+    cached: Sampler | None
+    reasoning: Sampler | None
+    cache_write: Sampler | None
+    formula: CostFormula | None
+    table: TableRates | None
+    invalid_rate: float
+    invalid_draws: UniformStream | None
+    embedding: bool = False
+    position: int = 0
+    #: no cached/reasoning/cache-write counts: the cost is a linear formula
+    simple: bool = False
+
+    def __post_init__(self) -> None:
+        self.simple = (
+            self.cached is None and self.reasoning is None and self.cache_write is None
+        )
+
+    def next_outcome(self) -> tuple[str, int]:
+        if self.position < len(self.schedule):
+            self.position += 1
+            return self.schedule[self.position - 1]
+        if self.outcome_draws is not None:
+            u = self.outcome_draws.next()
+            for threshold, kind in self.rates:
+                if u < threshold:
+                    return kind, _KIND_STATUS[kind]
+        return OK, 200
+
+
+@dataclass
+class ModelPlan:
+    name: str
+    providers: list[ProviderPlan]
+    timeout_s: float
+    stream_timeout_s: float
+    timeout_ms: int
+    stream_timeout_ms: int
+
+
+@dataclass(slots=True)
+class Call:
+    """A successful model inference (one ``ModelInference`` row)."""
+
+    row: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int | None
+    reported_atto: int | None
+    end: float
+    #: the model's answer was unusable (non-JSON / out of range)
+    invalid: bool
+
+
+@dataclass(slots=True)
+class Output:
+    """What a variant answered: chat content or json text."""
+
+    text: str | None = None
+    raw_json: str | None = None
+    parsed_ok: bool = True
+    tool: tuple[str, str] | None = None  # (tool name, arguments json)
+
+
+@dataclass(slots=True)
+class VariantResult:
+    #: the answer is built only for the result the agent receives
+    model: str
+    answer: Call
+    calls: list[Call]
+    end: float
+
+
+class Context:
+    """The inference being simulated (the ledger's per-row labels)."""
+
+    __slots__ = (
+        "function",
+        "variant",
+        "episode_id",
+        "inference_id",
+        "inp",
+        "params",
+        "streaming",
+        "prompt_cache",
+    )
+
+    def __init__(
+        self,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        inp: Mapping[str, Any],
+        params: Mapping[str, Any] | None,
+        streaming: bool,
+    ) -> None:
+        self.function = function
+        self.variant = variant
+        self.episode_id = episode_id
+        self.inference_id = inference_id
+        self.inp = inp
+        self.params = params
+        self.streaming = streaming
+        #: prompt tokens per counter, so fan-outs render the input once
+        self.prompt_cache: dict[int, int] = {}
+
+
+@dataclass
+class VariantPlan:
+    name: str
+    kind: str
+    timeout_s: float
+    timeout_ms: int
+    stream_timeout_s: float
+    stream_timeout_ms: int
+    model: ModelPlan | None = None
+    inner: ChatCompletionConfig | None = None
+    counter: PromptCounter | None = None
+    retries: RetryConfig = field(default_factory=RetryConfig)
+    max_tokens: int | None = None
+    candidates: tuple[str, ...] = ()
+    judge: ModelPlan | None = None
+    judge_inner: ChatCompletionConfig | None = None
+    judge_counter: PromptCounter | None = None
+    choice_draws: UniformStream | None = None
+    embedding: ModelPlan | None = None
+    k: int = 0
+    max_distance: float | None = None
+    pool_size: int = 0
+    example_tokens: Sampler | None = None
+    distances: Sampler | None = None
+
+
+@dataclass
+class FunctionPlan:
+    config: FunctionConfig
+    sampler: VariantSampler
+    variants: dict[str, VariantPlan]
+    json_example: str | None
+    tool_call: tuple[str, str] | None
+
+
+def _timeout_s(timeouts: Timeouts, streaming: bool) -> tuple[float, int]:
+    ms = timeouts.streaming_total_ms if streaming else timeouts.non_streaming_total_ms
+    return (INF, 0) if ms is None else (ms / 1000.0, ms)
+
+
+class Engine:
+    """Answers inferences for one config and world, writing the ledger."""
+
+    def __init__(self, config: Config, world: World, seed: int, ledger: Ledger) -> None:
+        self.config = config
+        self.world = world
+        self.seed = seed
+        self.ledger = ledger
+        self.global_timeout_s = config.global_outbound_http_timeout_ms / 1000.0
+        self._models: dict[str, ModelPlan] = {}
+        self._embeddings: dict[str, ModelPlan] = {}
+        self._backoff = UniformStream(generator(seed, "backoff"))
+        self.functions: dict[str, FunctionPlan] = {
+            name: self._function_plan(fn) for name, fn in config.functions.items()
+        }
+
+    # -- building plans -----------------------------------------------------
+
+    def _provider_plan(
+        self,
+        model: str,
+        provider: Any,
+        settings: Mapping[str, Any],
+        *,
+        embedding: bool,
+    ) -> ProviderPlan:
+        seed = self.seed
+        keys = (model, provider.name)
+
+        def dist(key: str, integer: bool, low: float = 0.0) -> Sampler:
+            return sampler(
+                settings[key], generator(seed, key, *keys), integer=integer, low=low
+            )
+
+        def optional(key: str, sub: Mapping[str, Any]) -> Sampler | None:
+            if key not in sub:
+                return None
+            return sampler(
+                sub[key], generator(seed, "raw_usage", key, *keys), integer=True
+            )
+
+        rates_spec: Mapping[str, float] = settings.get("failure_rates", {})
+        rates: list[tuple[float, str]] = []
+        cumulative = 0.0
+        for kind in (RATE_LIMITED, SERVER_ERROR, CLIENT_ERROR, TIMEOUT):
+            rate = float(rates_spec.get(kind, 0.0))
+            if rate > 0:
+                cumulative += rate
+                rates.append((cumulative, kind))
+        raw = settings.get("raw_usage", {})
+        if embedding:
+            timeout_ms = provider.timeout_ms
+            t_s, t_ms = (
+                (INF, 0) if timeout_ms is None else (timeout_ms / 1000, timeout_ms)
+            )
+            st_s, st_ms = t_s, t_ms
+        else:
+            t_s, t_ms = _timeout_s(provider.timeouts, False)
+            st_s, st_ms = _timeout_s(provider.timeouts, True)
+        formula = (
+            None
+            if provider.cost is None
+            else CostFormula(provider.cost, provider.type, embedding=embedding)
+        )
+        table = table_rates(
+            self.world.price(model),
+            provider.type,
+            provider.model_name,
+            model,
+            self.world.price_date,
+        )
+        invalid_rate = (
+            0.0 if embedding else float(settings.get("invalid_answer_rate", 0.0))
+        )
+        return ProviderPlan(
+            name=provider.name,
+            type=provider.type,
+            model=model,
+            timeout_s=t_s,
+            stream_timeout_s=st_s,
+            timeout_ms=t_ms,
+            stream_timeout_ms=st_ms,
+            output_tokens=(
+                sampler(0, None, integer=True)
+                if embedding
+                else dist("output_tokens", True)
+            ),
+            latency=dist("latency_s", False),
+            input_tokens=dist("input_tokens", True)
+            if "input_tokens" in settings
+            else None,
+            schedule=[_outcome_of(item) for item in settings.get("outcomes", ())],
+            rates=rates,
+            outcome_draws=(
+                UniformStream(generator(seed, "outcome", *keys)) if rates else None
+            ),
+            bill_failed=bool(settings["bill_failed"]),
+            bill_timeouts=bool(settings["bill_timeouts"]),
+            context_window=int(settings.get("context_window", 0)) or (1 << 62),
+            cached=optional("cached_tokens", raw),
+            reasoning=optional("reasoning_tokens", raw),
+            cache_write=optional("cache_write_tokens", raw),
+            formula=formula,
+            table=table,
+            invalid_rate=invalid_rate,
+            invalid_draws=(
+                UniformStream(generator(seed, "invalid_answer", *keys))
+                if invalid_rate
+                else None
+            ),
+            embedding=embedding,
+        )
+
+    def model_plan(self, name: str) -> ModelPlan:
+        found = self._models.get(name)
+        if found is None:
+            model = self.config.model(name)
+            providers = [
+                self._provider_plan(
+                    name,
+                    model.providers[p],
+                    self.world.model_settings(name, p),
+                    embedding=False,
+                )
+                for p in model.routing
+            ]
+            t_s, t_ms = _timeout_s(model.timeouts, False)
+            st_s, st_ms = _timeout_s(model.timeouts, True)
+            found = ModelPlan(name, providers, t_s, st_s, t_ms, st_ms)
+            self._models[name] = found
+        return found
+
+    def embedding_plan(self, name: str) -> ModelPlan:
+        found = self._embeddings.get(name)
+        if found is None:
+            model = self.config.embedding_model(name)
+            providers = [
+                self._provider_plan(
+                    name,
+                    model.providers[p],
+                    self.world.embedding_settings(name, p),
+                    embedding=True,
+                )
+                for p in model.routing
+            ]
+            ms = model.timeout_ms
+            t_s, t_ms = (INF, 0) if ms is None else (ms / 1000, ms)
+            found = ModelPlan(name, providers, t_s, t_s, t_ms, t_ms)
+            self._embeddings[name] = found
+        return found
+
+    def _variant_plan(self, fn: FunctionConfig, variant: Any) -> VariantPlan:
+        if variant.namespace is not None:
+            raise NotImplementedError(
+                f"runguard: variant namespaces are not simulated yet "
+                f"(functions.{fn.name}.variants.{variant.name}.namespace)"
+            )
+        t_s, t_ms = _timeout_s(variant.timeouts, False)
+        st_s, st_ms = _timeout_s(variant.timeouts, True)
+        plan = VariantPlan(variant.name, "", t_s, t_ms, st_s, st_ms)
+        if isinstance(variant, ChatCompletionVariant | ChainOfThoughtVariant):
+            inner = variant.inner
+            plan.kind = (
+                "chat_completion"
+                if isinstance(variant, ChatCompletionVariant)
+                else "chain_of_thought"
+            )
+            plan.model = self.model_plan(inner.model)
+            plan.inner = inner
+            plan.counter = PromptCounter(inner)
+            plan.retries = inner.retries
+            plan.max_tokens = inner.params.get("max_tokens")
+        elif isinstance(variant, BestOfNVariant | MixtureOfNVariant):
+            judge = (
+                variant.evaluator
+                if isinstance(variant, BestOfNVariant)
+                else variant.fuser
+            )
+            plan.kind = (
+                "best_of_n" if isinstance(variant, BestOfNVariant) else "mixture_of_n"
+            )
+            plan.candidates = variant.candidates
+            plan.judge = self.model_plan(judge.model)
+            plan.judge_inner = judge
+            plan.judge_counter = PromptCounter(judge)
+            plan.retries = judge.retries
+            plan.max_tokens = judge.params.get("max_tokens")
+            plan.choice_draws = UniformStream(
+                generator(self.seed, "candidate_choice", fn.name, variant.name)
+            )
+        elif isinstance(variant, DiclVariant):
+            plan.kind = "dicl"
+            plan.model = self.model_plan(variant.model)
+            plan.embedding = self.embedding_plan(variant.embedding_model)
+            plan.counter = PromptCounter(None)
+            plan.retries = variant.retries
+            plan.max_tokens = variant.params.get("max_tokens")
+            plan.k = variant.k
+            plan.max_distance = variant.max_distance
+            world = self.world.dicl(fn.name, variant.name)
+            plan.pool_size = int(world["pool_size"])
+            keys = (fn.name, variant.name)
+            plan.example_tokens = sampler(
+                world["example_tokens"],
+                generator(self.seed, "dicl_example_tokens", *keys),
+                integer=True,
+            )
+            plan.distances = sampler(
+                world["distances"],
+                generator(self.seed, "dicl_distances", *keys),
+                integer=False,
+            )
+        else:  # pragma: no cover - the config model has no other variant type
+            raise NotImplementedError(
+                f"runguard: variant type {variant.type} is not simulated"
+            )
+        return plan
+
+    def _function_plan(self, fn: FunctionConfig) -> FunctionPlan:
+        variants = {name: self._variant_plan(fn, v) for name, v in fn.variants.items()}
+        json_example = example_json(fn.output_schema) if fn.type == "json" else None
+        tool_call = None
+        choice = fn.tool_choice
+        if fn.type == "chat" and fn.tools and choice != "none" and choice != "auto":
+            name = choice["specific"] if isinstance(choice, Mapping) else fn.tools[0]
+            tool = self.config.tools[name]
+            args = json.dumps(schema_example(tool.parameters), separators=(",", ":"))
+            tool_call = (tool.model_name or tool.name, args)
+        return FunctionPlan(fn, VariantSampler(fn), variants, json_example, tool_call)
+
+    # -- the one admission point -------------------------------------------
+
+    def admit(self, start_s: float, provider: ProviderPlan, input_tokens: int) -> float:
+        """When an attempt may start.  Rate limits plug in here: they may
+        return a later time or raise :class:`simulator.failures.
+        RateLimitExceeded`."""
+        return start_s
+
+    # -- provider attempts and routing ---------------------------------------
+
+    def _call_model(
+        self,
+        mp: ModelPlan,
+        ctx: Context,
+        role: str,
+        t: float,
+        deadline: float,
+        deadline_error: Failure | None,
+        prompt: int,
+        extra: int,
+        out_cap: int | None,
+    ) -> Call:
+        """One ``model.infer``: the routing loop, first success wins."""
+        streaming = ctx.streaming
+        model_deadline = t + (mp.stream_timeout_s if streaming else mp.timeout_s)
+        errors: list[tuple[str, Failure]] = []
+        ledger_append = self.ledger.append
+        for pp in mp.providers:
+            in_tokens = (
+                prompt if pp.input_tokens is None else pp.input_tokens.draw()
+            ) + extra
+            start = self.admit(t, pp, in_tokens)
+            kind, status = pp.next_outcome()
+            latency = pp.latency.draw()
+            if kind == OK and in_tokens > pp.context_window:
+                kind, status = CLIENT_ERROR, 400
+            natural = INF if kind == TIMEOUT else start + latency
+            provider_cut = start + (pp.stream_timeout_s if streaming else pp.timeout_s)
+            end = min(natural, provider_cut, model_deadline, deadline)
+            if end == INF:
+                end = start + self.global_timeout_s
+            if end < natural:
+                out = pp.output_tokens.draw() if pp.bill_timeouts else 0
+                cost = self._cost(pp, in_tokens, out)[1] if pp.bill_timeouts else 0
+                ledger_append(
+                    start, end, ctx.function, ctx.variant, ctx.episode_id,
+                    ctx.inference_id, mp.name, pp.name, role, in_tokens, out,
+                    cost, TIMEOUT, 408, pp.bill_timeouts,
+                )  # fmt: skip
+                t = end
+                if end == deadline and deadline_error is not None:
+                    deadline_error.at = end
+                    raise deadline_error
+                if end == model_deadline:
+                    err: Failure = ModelTimeout(
+                        mp.name,
+                        mp.stream_timeout_ms if streaming else mp.timeout_ms,
+                        streaming,
+                    )
+                    err.at = end
+                    raise err
+                if end == provider_cut:
+                    errors.append(
+                        (
+                            pp.name,
+                            ProviderTimeout(
+                                pp.name,
+                                pp.stream_timeout_ms if streaming else pp.timeout_ms,
+                                streaming,
+                            ),
+                        )
+                    )
+                else:
+                    errors.append(
+                        (
+                            pp.name,
+                            Failure(
+                                f"Error from {pp.type} client: error sending request: "
+                                "operation timed out"
+                            ),
+                        )
+                    )
+                continue
+            if kind == OK:
+                out = pp.output_tokens.draw()
+                if out_cap is not None and out > out_cap:
+                    out = out_cap
+                cached, reported, billed = self._ok_cost(pp, in_tokens, out)
+                row = ledger_append(
+                    start, natural, ctx.function, ctx.variant, ctx.episode_id,
+                    ctx.inference_id, mp.name, pp.name, role, in_tokens, out,
+                    billed, OK, 200, True,
+                )  # fmt: skip
+                invalid = pp.invalid_draws is not None and (
+                    pp.invalid_draws.next() < pp.invalid_rate
+                )
+                return Call(row, in_tokens, out, cached, reported, natural, invalid)
+            billed_flag = pp.bill_failed and kind != RATE_LIMITED
+            cost = self._cost(pp, in_tokens, 0)[1] if billed_flag else 0
+            ledger_append(
+                start, natural, ctx.function, ctx.variant, ctx.episode_id,
+                ctx.inference_id, mp.name, pp.name, role, in_tokens, 0,
+                cost, kind, status, billed_flag,
+            )  # fmt: skip
+            t = natural
+            if in_tokens > pp.context_window and kind == CLIENT_ERROR and status == 400:
+                body = json.dumps(
+                    {
+                        "error": {
+                            "message": (
+                                f"This model's maximum context length is "
+                                f"{pp.context_window} tokens. However, your messages "
+                                f"resulted in {in_tokens} tokens."
+                            ),
+                            "type": "invalid_request_error",
+                            "code": "context_length_exceeded",
+                        }
+                    },
+                    separators=(",", ":"),
+                )
+            else:
+                body = _error_body(kind, status)
+            errors.append((pp.name, ProviderError(pp.type, status, body)))
+        failure = AllModelProvidersFailed(errors)
+        failure.at = t
+        raise failure
+
+    def _ok_cost(
+        self, pp: ProviderPlan, in_tokens: int, out: int
+    ) -> tuple[int | None, int | None, int | None]:
+        """(cached tokens, reported atto-USD, billed nano-USD) of a success."""
+        if pp.simple:
+            # the common case: no cache or reasoning counts in the world
+            formula = pp.formula
+            if formula is not None and formula.linear is not None:
+                a_in, a_out = formula.linear
+                atto = in_tokens * a_in + out * a_out
+                if atto >= 0:
+                    return None, atto, atto_to_nano(atto)
+            elif formula is None and pp.table is not None:
+                t = pp.table
+                nano = atto_to_nano(in_tokens * t.input_atto + out * t.output_atto)
+                return None, None, nano
+        cached = 0 if pp.cached is None else min(int(pp.cached.draw()), in_tokens)
+        values = usage_values(
+            in_tokens,
+            out,
+            cached,
+            0 if pp.reasoning is None else min(int(pp.reasoning.draw()), out),
+            0 if pp.cache_write is None else int(pp.cache_write.draw()),
+        )
+        reported = None if pp.formula is None else pp.formula.atto(values)
+        billed: int | None
+        if reported is not None:
+            billed = atto_to_nano(reported)
+        elif pp.table is not None:
+            billed = atto_to_nano(pp.table.atto(values))
+        else:
+            billed = None
+        return (cached if pp.cached is not None else None), reported, billed
+
+    def _cost(
+        self, pp: ProviderPlan, in_tokens: int, out: int
+    ) -> tuple[int | None, int | None]:
+        """(reported atto, billed nano) of a billed failure (no cache hits)."""
+        values = usage_values(in_tokens, out)
+        reported = None if pp.formula is None else pp.formula.atto(values)
+        if reported is not None:
+            return reported, atto_to_nano(reported)
+        if pp.table is not None:
+            return None, atto_to_nano(pp.table.atto(values))
+        return None, None
+
+    def _backoff_delay(self, retry: int, max_delay_s: float) -> float:
+        """backon's exponential backoff as the gateway configures it: the
+        first delay is 1 s (the builder's minimum, not capped by
+        ``max_delay_s``), then ``min(2**k, max_delay_s)``; each with jitter
+        ``x (1 + U[0,1))``."""
+        base = 1.0 if retry == 0 else min(float(2**retry), max_delay_s)
+        return base * (1.0 + self._backoff.next())
+
+    def _call_with_retries(
+        self,
+        mp: ModelPlan,
+        retries: RetryConfig,
+        ctx: Context,
+        role: str,
+        t: float,
+        deadline: float,
+        deadline_error: Failure | None,
+        prompt: int,
+        extra: int,
+        out_cap: int | None,
+    ) -> Call:
+        """``infer_model_request``: retries around the routing loop."""
+        errors: list[Failure] = []
+        retry = 0
+        while True:
+            try:
+                return self._call_model(
+                    mp, ctx, role, t, deadline, deadline_error, prompt, extra, out_cap
+                )
+            except (AllModelProvidersFailed, ModelTimeout) as err:
+                t = err.at
+                if not err.retryable or retry >= retries.num_retries:
+                    if not errors:
+                        raise
+                    errors.append(err)
+                    final = AllRetriesFailed(errors)
+                    final.at = t
+                    raise final from None
+                errors.append(err)
+                t += self._backoff_delay(retry, retries.max_delay_s)
+                retry += 1
+                if t >= deadline and deadline_error is not None:
+                    deadline_error.at = deadline
+                    raise deadline_error from None
+
+    # -- variants ------------------------------------------------------------
+
+    def _prompt(self, ctx: Context, counter: PromptCounter) -> int:
+        key = id(counter)
+        found = ctx.prompt_cache.get(key)
+        if found is None:
+            found = counter.count(ctx.inp)
+            ctx.prompt_cache[key] = found
+        return found
+
+    def run_variant(
+        self,
+        fp: FunctionPlan,
+        vp: VariantPlan,
+        ctx: Context,
+        t: float,
+        role: str,
+        params: Mapping[str, Any] | None,
+        deadline: float,
+        deadline_error: Failure | None,
+    ) -> VariantResult:
+        own = vp.stream_timeout_s if ctx.streaming else vp.timeout_s
+        if t + own < deadline:
+            deadline = t + own
+            deadline_error = VariantTimeout(
+                vp.name,
+                vp.stream_timeout_ms if ctx.streaming else vp.timeout_ms,
+                ctx.streaming,
+            )
+        kind = vp.kind
+        if kind == "chat_completion" or kind == "chain_of_thought":
+            return self._run_chat(
+                fp, vp, ctx, t, role, params, deadline, deadline_error
+            )
+        if kind == "dicl":
+            return self._run_dicl(
+                fp, vp, ctx, t, role, params, deadline, deadline_error
+            )
+        return self._run_fan_out(fp, vp, ctx, t, deadline, deadline_error)
+
+    def _out_cap(self, vp: VariantPlan, params: Mapping[str, Any] | None) -> int | None:
+        if params:
+            chat = params.get("chat_completion")
+            if isinstance(chat, Mapping) and chat.get("max_tokens") is not None:
+                return int(chat["max_tokens"])
+        return vp.max_tokens
+
+    @staticmethod
+    def output(fp: FunctionPlan, result: VariantResult) -> Output:
+        """The answer of a result, built once it is the one returned."""
+        model, call = result.model, result.answer
+        if fp.json_example is not None:
+            if call.invalid:
+                return Output(raw_json="simulated unparseable answer", parsed_ok=False)
+            return Output(raw_json=fp.json_example)
+        if fp.tool_call is not None:
+            return Output(tool=fp.tool_call)
+        return Output(text=chat_text(model, call.output_tokens))
+
+    def _run_chat(
+        self,
+        fp: FunctionPlan,
+        vp: VariantPlan,
+        ctx: Context,
+        t: float,
+        role: str,
+        params: Mapping[str, Any] | None,
+        deadline: float,
+        deadline_error: Failure | None,
+    ) -> VariantResult:
+        assert vp.model is not None and vp.counter is not None
+        if ctx.streaming and vp.kind == "chain_of_thought":
+            raise RequestError(
+                500,
+                "Unsupported variant for streaming inference of type chain_of_thought",
+            )
+        prompt = self._prompt(ctx, vp.counter)
+        call = self._call_with_retries(
+            vp.model, vp.retries, ctx, role, t, deadline, deadline_error,
+            prompt, 0, self._out_cap(vp, params),
+        )  # fmt: skip
+        return VariantResult(vp.model.name, call, [call], call.end)
+
+    def _run_dicl(
+        self,
+        fp: FunctionPlan,
+        vp: VariantPlan,
+        ctx: Context,
+        t: float,
+        role: str,
+        params: Mapping[str, Any] | None,
+        deadline: float,
+        deadline_error: Failure | None,
+    ) -> VariantResult:
+        assert vp.model is not None and vp.embedding is not None
+        assert vp.example_tokens is not None and vp.distances is not None
+        serialized = ctx.prompt_cache.get(-1)
+        if serialized is None:
+            serialized = serialized_input_tokens(ctx.inp)
+            ctx.prompt_cache[-1] = serialized
+        # the embedding call has no retries (``embed`` is called once)
+        emb = self._call_model(
+            vp.embedding,
+            ctx,
+            "embedding",
+            t,
+            deadline,
+            deadline_error,
+            serialized,
+            0,
+            None,
+        )
+        retrieved = min(vp.k, vp.pool_size)
+        examples = 0
+        for _ in range(retrieved):
+            distance = vp.distances.draw()
+            if vp.max_distance is None or distance <= vp.max_distance:
+                examples += int(vp.example_tokens.draw())
+        # Without examples the input messages go as they are; with examples
+        # the current input is serialized into the final user message.
+        base = (
+            DICL_SYSTEM_TOKENS + MESSAGE_TOKENS + serialized
+            if examples
+            else (
+                DICL_SYSTEM_TOKENS + self._prompt(ctx, vp.counter)  # type: ignore[arg-type]
+            )
+        )
+        call = self._call_with_retries(
+            vp.model, vp.retries, ctx, role, emb.end, deadline, deadline_error,
+            base, examples, self._out_cap(vp, params),
+        )  # fmt: skip
+        return VariantResult(vp.model.name, call, [emb, call], call.end)
+
+    def _run_fan_out(
+        self,
+        fp: FunctionPlan,
+        vp: VariantPlan,
+        ctx: Context,
+        t: float,
+        deadline: float,
+        deadline_error: Failure | None,
+    ) -> VariantResult:
+        """Best-of-N and mixture-of-N: candidates together, then one judge."""
+        assert vp.judge is not None and vp.judge_counter is not None
+        survivors: list[VariantResult] = []
+        errors: list[tuple[str, Failure]] = []
+        end = t
+        for i, name in enumerate(vp.candidates):
+            cvp = fp.variants[name]
+            try:
+                # request-level params are not forwarded to candidates
+                result = self.run_variant(
+                    fp, cvp, ctx, t, "candidate", None, deadline, deadline_error
+                )
+            except Failure as err:
+                if err is deadline_error:
+                    raise
+                at = getattr(err, "at", t)
+                end = max(end, at)
+                errors.append((f"candidates[{i}] ({name})", err))
+                continue
+            end = max(end, result.end)
+            survivors.append(result)
+        if not survivors:
+            failure = AllCandidatesFailed(errors)
+            failure.at = end
+            raise failure
+        calls = [c for r in survivors for c in r.calls]
+        if len(survivors) == 1:
+            only = survivors[0]
+            return VariantResult(only.model, only.answer, calls, end)
+        best_of_n = vp.kind == "best_of_n"
+        listing = CANDIDATE_LIST_TOKENS + sum(
+            r.calls[-1].output_tokens + CANDIDATE_WRAP_TOKENS for r in survivors
+        )
+        system = EVALUATOR_SYSTEM_TOKENS if best_of_n else FUSER_SYSTEM_TOKENS
+        prompt = self._prompt(ctx, vp.judge_counter) + system + MESSAGE_TOKENS
+        assert vp.choice_draws is not None
+        try:
+            judge = self._call_with_retries(
+                vp.judge, vp.retries, ctx, "evaluator" if best_of_n else "fuser",
+                end, deadline, deadline_error, prompt + listing, 0, vp.max_tokens,
+            )  # fmt: skip
+        except Failure as err:
+            if err is deadline_error:
+                raise
+            pick = int(vp.choice_draws.next() * len(survivors))
+            chosen = survivors[pick]
+            return VariantResult(chosen.model, chosen.answer, calls, max(end, err.at))
+        calls.append(judge)
+        if not best_of_n:
+            return VariantResult(vp.judge.name, judge, calls, judge.end)
+        # a usable answer names a candidate; an unusable one (non-JSON, out of
+        # range) makes the gateway pick one at random: either way one draw
+        pick = int(vp.choice_draws.next() * len(survivors))
+        chosen = survivors[pick]
+        return VariantResult(chosen.model, chosen.answer, calls, judge.end)

@@ -1,0 +1,84 @@
+"""The fake provider's billing ledger, in the simulator's row format.
+
+One row per provider attempt, with the columns of the simulator's
+``LedgerRow``.  The gateway does not tell a provider which inference or
+episode a request belongs to, so those two columns stay empty; function and
+variant come from the headers a rewritten config adds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from simulator.fakeprovider.calls import CallRecord, ProviderReply, ProviderRequest
+
+#: ``LedgerRow`` columns, in order
+COLUMNS = (
+    "seq",
+    "start_s",
+    "end_s",
+    "function",
+    "variant",
+    "episode_id",
+    "inference_id",
+    "model",
+    "provider",
+    "role",
+    "input_tokens",
+    "output_tokens",
+    "cost_nanousd",
+    "outcome",
+    "status",
+    "billed",
+    "counted",
+    "priced",
+)
+
+
+def ledger_row(record: CallRecord) -> dict[str, Any]:
+    role = record.role or ("embedding" if record.api == "embeddings" else "generation")
+    ok = record.outcome == "ok"
+    return {
+        "seq": record.seq,
+        "start_s": round(record.start_s, 6),
+        "end_s": round(record.end_s, 6),
+        "function": record.function,
+        "variant": record.variant,
+        "episode_id": "",
+        "inference_id": "",
+        "model": record.model,
+        "provider": record.provider,
+        "role": role,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "cost_nanousd": record.cost_nanousd,
+        "outcome": record.outcome,
+        "status": record.status,
+        "billed": record.billed,
+        "counted": ok,
+        "priced": record.cost_nanousd is not None,
+    }
+
+
+class JsonlLedger:
+    """Appends one JSON line per attempt to a file, as attempts arrive."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._file: IO[str] = self.path.open("w", encoding="utf-8")
+
+    def __call__(
+        self, record: CallRecord, request: ProviderRequest, reply: ProviderReply
+    ) -> None:
+        line = json.dumps(ledger_row(record), separators=(",", ":"))
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()

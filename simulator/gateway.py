@@ -1,0 +1,335 @@
+"""The request layer: ``inference`` and ``feedback`` as the gateway's
+endpoints handle them (validation, variant choice and fallback, usage,
+feedback checks), on top of :class:`simulator.engine.Engine`.
+
+Both take the virtual start time and return the virtual end time with the
+result, so the sync client can move the clock and the async client can
+sleep on the virtual loop instead.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from tensorzero import FeedbackResponse
+
+from simulator.config.model import (
+    ChatCompletionConfig,
+    ChatCompletionVariant,
+    Config,
+    FunctionConfig,
+    frozen_map,
+)
+from simulator.engine import INF, Context, Engine, FunctionPlan
+from simulator.failures import AllVariantsFailed, Failure, RequestError
+from simulator.ids import IdMaker, InvalidId, parse_uuid, validate_episode_id
+from simulator.ledger import Ledger
+from simulator.pricing import ATTO_PER_USD
+from simulator.responses import make_chunks, make_response, make_usage
+
+_REAL_TIME = _time.time
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    metric: str
+    value: Any
+    inference_id: str | None
+    episode_id: str | None
+    time_s: float
+    feedback_id: str
+    tags: Mapping[str, str]
+
+
+@dataclass
+class InferenceTarget:
+    function: str
+    variant: str
+    episode_id: UUID
+    is_json: bool
+    output_schema: Mapping[str, Any]
+
+
+class Gateway:
+    """One simulated gateway: a config, a world and the ledger it writes."""
+
+    def __init__(
+        self, config: Config, engine: Engine, ledger: Ledger, ids: IdMaker, epoch: float
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.ledger = ledger
+        self.ids = ids
+        self.epoch = epoch
+        self.feedback_records: list[FeedbackRecord] = []
+        #: inference id -> what feedback needs to know about it
+        self.targets: dict[UUID, InferenceTarget] = {}
+        self.episodes: dict[UUID, float] = {}
+        self._model_functions: dict[str, FunctionPlan] = {}
+
+    # -- inference -------------------------------------------------------------
+
+    def _default_function(self, model_name: str) -> FunctionPlan:
+        """``model_name=`` calls run ``tensorzero::default`` with a single
+        chat_completion variant named after the model."""
+        found = self._model_functions.get(model_name)
+        if found is None:
+            try:
+                self.config.model(model_name)
+            except KeyError:
+                raise RequestError(404, f"Model not found: {model_name}") from None
+            variant = ChatCompletionVariant(
+                name=model_name,
+                type="chat_completion",
+                inner=ChatCompletionConfig(model=model_name),
+            )
+            fn = FunctionConfig(
+                name="tensorzero::default",
+                type="chat",
+                variants=frozen_map({model_name: variant}),
+            )
+            found = self.engine._function_plan(fn)
+            self._model_functions[model_name] = found
+        return found
+
+    def inference(
+        self,
+        start: float,
+        *,
+        input: Any,
+        function_name: str | None,
+        model_name: str | None,
+        episode_id: Any,
+        namespace: str | None,
+        stream: bool | None,
+        params: Mapping[str, Any] | None,
+        variant_name: str | None,
+        tags: Mapping[str, str] | None,
+    ) -> tuple[Any, float]:
+        """Run one inference starting at virtual time ``start``.
+
+        Returns ``(response or chunk list, end time)``; raises
+        :class:`Failure` with the gateway's status and message.
+        """
+        if (function_name is None) == (model_name is None):
+            raise RequestError(
+                400, "Exactly one of `function_name` or `model_name` must be provided."
+            )
+        if tags:
+            for key in tags:
+                if key.startswith("tensorzero::"):
+                    raise RequestError(
+                        400, f"Tag name cannot start with 'tensorzero::': {key}"
+                    )
+        if function_name is not None:
+            fp = self.engine.functions.get(function_name)
+            if fp is None:
+                raise RequestError(404, f"Unknown function: {function_name}")
+        else:
+            if variant_name is not None:
+                raise RequestError(
+                    400, "`variant_name` cannot be provided when using `model_name`"
+                )
+            fp = self._default_function(model_name)  # type: ignore[arg-type]
+        fn = fp.config
+        now_unix = self.epoch + start
+        if episode_id is None:
+            episode = self.ids.uuid7(now_unix)
+        else:
+            try:
+                episode = validate_episode_id(episode_id, max(now_unix, _REAL_TIME()))
+            except InvalidId as exc:
+                raise RequestError(400, exc.message) from None
+        inference_id = self.ids.uuid7(now_unix)
+        if variant_name is not None:
+            if variant_name not in fp.variants:
+                raise RequestError(404, f"Unknown variant: {variant_name}")
+            order: Any = (variant_name,)
+        else:
+            if not fp.variants:
+                raise RequestError(500, f"Function `{fn.name}` has no variants")
+            order = fp.sampler.order(episode, namespace)
+        streaming = bool(stream)
+        ctx = Context(fn.name, "", episode, inference_id, input, params, streaming)
+        errors: list[tuple[str, Failure]] = []
+        t = start
+        engine = self.engine
+        for name in order:
+            ctx.variant = name
+            try:
+                result = engine.run_variant(
+                    fp, fp.variants[name], ctx, t, "generation", params, INF, None
+                )
+            except Failure as err:
+                t = max(t, getattr(err, "at", t))
+                if variant_name is not None:
+                    self._record_failure(ctx, start, t, err)
+                    err.at = t
+                    raise
+                errors.append((name, err))
+                continue
+            return self._respond(fp, ctx, start, result, streaming)
+        failure = AllVariantsFailed(errors)
+        self._record_failure(ctx, start, t, failure)
+        failure.at = t
+        raise failure
+
+    def _record_failure(
+        self, ctx: Context, start: float, end: float, err: Failure
+    ) -> None:
+        self.ledger.add_inference(
+            ctx.inference_id, ctx.episode_id, ctx.function, ctx.variant,
+            start, end, err.status, 0, 0, None, err.message,
+        )  # fmt: skip
+
+    def _respond(
+        self, fp: FunctionPlan, ctx: Context, start: float, result: Any, streaming: bool
+    ) -> tuple[Any, float]:
+        counted = self.ledger.counted
+        tin = tout = 0
+        cached: int | None = None
+        atto: int | None = 0
+        for call in result.calls:
+            counted[call.row] = True
+            tin += call.input_tokens
+            tout += call.output_tokens
+            if call.cached_tokens is not None:
+                cached = (cached or 0) + call.cached_tokens
+            if atto is not None:
+                atto = None if call.reported_atto is None else atto + call.reported_atto
+        cost = None if atto is None else atto / ATTO_PER_USD
+        usage = make_usage(tin, tout, cached, cost)
+        end = result.end
+        engine_output = self.engine.output(fp, result)
+        fn = fp.config
+        is_json = fn.type == "json"
+        self.ledger.add_inference(
+            ctx.inference_id, ctx.episode_id, fn.name, ctx.variant,
+            start, end, 200, tin, tout, atto,
+        )  # fmt: skip
+        self.targets[ctx.inference_id] = InferenceTarget(
+            fn.name, ctx.variant, ctx.episode_id, is_json, fn.output_schema
+        )
+        self.episodes.setdefault(ctx.episode_id, start)
+        if streaming:
+            chunks = make_chunks(
+                is_json,
+                ctx.inference_id,
+                ctx.episode_id,
+                ctx.variant,
+                engine_output,
+                usage,
+            )
+            return chunks, end
+        response = make_response(
+            is_json, ctx.inference_id, ctx.episode_id, ctx.variant, engine_output, usage
+        )
+        return response, end
+
+    # -- feedback --------------------------------------------------------------
+
+    def feedback(
+        self,
+        start: float,
+        *,
+        metric_name: str,
+        value: Any,
+        inference_id: Any,
+        episode_id: Any,
+        dryrun: bool | None,
+        tags: Mapping[str, str] | None,
+    ) -> tuple[FeedbackResponse, float]:
+        """The ``/feedback`` checks, in the gateway's order."""
+        for key in tags or {}:
+            if key.startswith("tensorzero::"):
+                raise RequestError(
+                    400, f"Tag name cannot start with 'tensorzero::': {key}"
+                )
+        if inference_id is not None and episode_id is not None:
+            raise RequestError(
+                400, "Both episode_id and inference_id cannot be provided"
+            )
+        metric = self.config.metrics.get(metric_name)
+        kind: str
+        level: str
+        if metric is not None:
+            kind, level = metric.type, metric.level
+        elif metric_name == "comment":
+            kind = "comment"
+            if inference_id is not None:
+                level = "inference"
+            elif episode_id is not None:
+                level = "episode"
+            else:
+                raise RequestError(
+                    400, "Exactly one of inference_id or episode_id must be provided"
+                )
+        elif metric_name == "demonstration":
+            kind, level = "demonstration", "inference"
+        else:
+            raise RequestError(404, f"Unknown metric: {metric_name}")
+        raw_target = inference_id if level == "inference" else episode_id
+        if raw_target is None:
+            raise RequestError(
+                400, f'Correct ID was not provided for feedback level "{level}".'
+            )
+        try:
+            target = parse_uuid(raw_target)
+        except InvalidId as exc:
+            raise RequestError(400, exc.message) from None
+        known = (
+            target in self.targets if level == "inference" else target in self.episodes
+        )
+        if not known:
+            # the gateway polls its database for up to 6 s minus the id's
+            # age (at least 1 s) before giving up
+            stamp = (target.int >> 80) / 1000.0 if target.version == 7 else 0.0
+            age = self.epoch + start - stamp
+            wait = max(6.0 - age, 1.0)
+            who = "Inference" if level == "inference" else "Episode"
+            err = RequestError(400, f"{who} ID: {target} does not exist")
+            err.at = start + wait
+            raise err
+        if kind == "boolean" and not isinstance(value, bool):
+            raise RequestError(
+                400, f"Feedback value for metric `{metric_name}` must be a boolean"
+            )
+        if kind == "float" and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            raise RequestError(
+                400, f"Feedback value for metric `{metric_name}` must be a number"
+            )
+        if kind == "comment" and not isinstance(value, str):
+            raise RequestError(400, "Feedback value for a comment must be a string")
+        if kind == "demonstration":
+            self._check_demonstration(self.targets[target], value)
+        feedback_id = self.ids.uuid7(self.epoch + start)
+        if not dryrun:
+            self.feedback_records.append(
+                FeedbackRecord(
+                    metric_name,
+                    value,
+                    str(target) if level == "inference" else None,
+                    str(target) if level == "episode" else None,
+                    start,
+                    str(feedback_id),
+                    dict(tags or {}),
+                )
+            )
+        return FeedbackResponse(feedback_id=feedback_id), start
+
+    @staticmethod
+    def _check_demonstration(target: InferenceTarget, value: Any) -> None:
+        if target.is_json:
+            if not isinstance(value, Mapping | list | str | int | float | bool):
+                raise RequestError(400, "Demonstration does not fit the output schema")
+            return
+        if not isinstance(value, str | list):
+            raise RequestError(
+                400, "Demonstration must be a string or an array of content blocks"
+            )

@@ -1,0 +1,113 @@
+"""UUIDv7 ids stamped with the virtual clock, and the gateway's id checks.
+
+Episode, inference and feedback ids are UUIDv7: 48 bits of Unix
+milliseconds from the virtual clock, then 74 bits from the simulation's
+``ids`` random stream, so the same seed gives the same ids in every run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from simulator.rng import BitStream
+
+#: ``EARLIEST_TIMESTAMP`` in the gateway's ``utils/uuid.rs`` (Unix seconds).
+EARLIEST_TIMESTAMP_S = 1579751960
+#: Episode ids stamped at or after this many Unix seconds are workflow
+#: evaluation run ids (``WORKFLOW_EVALUATION_OFFSET_S``).
+WORKFLOW_EVALUATION_THRESHOLD_S = 10_000_000_000
+
+_VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
+_SAFE = uuid.SafeUUID.unknown
+_new = object.__new__
+_set = object.__setattr__
+
+
+def uuid_from_int(value: int) -> uuid.UUID:
+    """``uuid.UUID(int=value)`` without the argument parsing (hot path)."""
+    made = _new(uuid.UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", _SAFE)
+    return made
+
+
+class IdMaker:
+    """Makes UUIDv7 ids from a virtual time and a seeded bit stream."""
+
+    __slots__ = ("_bits",)
+
+    def __init__(self, bits: BitStream) -> None:
+        self._bits = bits
+
+    def uuid7(self, unix_seconds: float) -> uuid.UUID:
+        ms = int(unix_seconds * 1000)
+        rand = self._bits.next74()
+        rand_a = rand >> 62
+        rand_b = rand & 0x3FFF_FFFF_FFFF_FFFF
+        return uuid_from_int(
+            (ms << 80) | _VERSION_AND_VARIANT | (rand_a << 64) | rand_b
+        )
+
+
+class InvalidId(Exception):
+    """An id the gateway refuses; ``message`` is the gateway's text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_uuid(value: Any) -> uuid.UUID:
+    """Accept a ``uuid.UUID``, a ``uuid_utils.UUID`` or a string."""
+    if isinstance(value, uuid.UUID):
+        return value
+    text = str(value)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        # the real client refuses it before sending, with a ValueError
+        raise ValueError(f"Failed to parse episode_id as UUID: {text!r}") from None
+
+
+def uuid_timestamp_s(value: uuid.UUID) -> int | None:
+    """Unix seconds encoded in a v1, v6 or v7 UUID (``None`` for the rest),
+    as the ``uuid`` crate's ``get_timestamp`` reads it."""
+    version = value.version if value.int else None
+    if version == 7:
+        return (value.int >> 80) // 1000
+    if version in (1, 6):
+        if version == 1:
+            ticks = value.time
+        else:
+            raw = value.int >> 64
+            ticks = ((raw >> 16) << 12) | (raw & 0xFFF)
+        return (ticks - 0x01B21DD213814000) // 10_000_000
+    return None
+
+
+def validate_episode_id(value: Any, now_unix_s: float) -> uuid.UUID:
+    """The gateway's checks on a caller's ``episode_id``.
+
+    ``now_unix_s`` is the later of the virtual clock and the host clock: an
+    agent may stamp ids with the real ``uuid7()``, which the real gateway
+    accepts, and the check must not depend on how far the virtual clock has
+    run.
+    """
+    parsed = parse_uuid(value)
+    stamp = uuid_timestamp_s(parsed)
+    if stamp is None:
+        raise InvalidId(f"Failed to parse UUID as v7: {parsed}")
+    if stamp >= WORKFLOW_EVALUATION_THRESHOLD_S:
+        raise NotImplementedError(
+            "runguard: workflow evaluation run episode ids are not simulated yet: "
+            f"{parsed} is stamped past the workflow evaluation threshold"
+        )
+    version = parsed.version
+    if version != 7:
+        raise InvalidId(f"Invalid Episode ID: Version must be 7, got {version}")
+    if stamp < EARLIEST_TIMESTAMP_S:
+        raise InvalidId("Invalid Episode ID: Timestamp is too early")
+    if stamp > int(now_unix_s):
+        raise InvalidId("Invalid Episode ID: Timestamp is in the future")
+    return parsed

@@ -1,0 +1,353 @@
+"""The ledger: one row per provider attempt, stored column by column.
+
+Every attempt the simulated gateway sends to a provider is a row, failed
+ones included, with what the provider would bill for it and whether the
+gateway counted it in the response's ``usage``.  Columns are plain lists
+(appending a row is a handful of ``list.append`` calls, which is what keeps
+the hot path cheap); :meth:`Ledger.rows` builds ``LedgerRow`` tuples on
+demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+from uuid import UUID
+
+from simulator.errors import UsageError
+from simulator.pricing import ATTO_PER_USD
+
+NANO = Decimal(1_000_000_000)
+
+
+class LedgerRow(NamedTuple):
+    seq: int
+    start_s: float
+    end_s: float
+    function: str
+    variant: str
+    episode_id: str
+    inference_id: str
+    model: str
+    provider: str
+    #: "generation" | "candidate" | "evaluator" | "fuser" | "embedding"
+    role: str
+    input_tokens: int
+    output_tokens: int
+    #: what the provider bills for this attempt; ``None`` = no known price
+    cost_nanousd: int | None
+    #: "ok" | "rate_limited" | "server_error" | "client_error" | "timeout"
+    outcome: str
+    status: int
+    billed: bool
+    #: counted in the ``usage`` of the response the agent received
+    counted: bool
+    priced: bool
+
+
+FIELDS = LedgerRow._fields
+
+
+@dataclass(frozen=True)
+class LedgerTotals:
+    provider_calls: int
+    billed_calls: int
+    unpriced_calls: int
+    input_tokens: int
+    output_tokens: int
+    billed_nanousd: int
+
+    @property
+    def billed_usd(self) -> Decimal:
+        return Decimal(self.billed_nanousd) / NANO
+
+
+@dataclass(frozen=True)
+class InferenceRecord:
+    """One ``inference()`` call as the agent saw it."""
+
+    inference_id: str
+    episode_id: str
+    function: str
+    #: the variant that answered, or the last one tried when all failed
+    variant: str
+    start_s: float
+    end_s: float
+    #: 200, or the status of the error the agent received
+    status: int
+    #: the response's ``usage`` (0 for a failed inference)
+    input_tokens: int
+    output_tokens: int
+    #: the response's ``usage.cost`` as Decimal; ``None`` when it was null
+    reported_cost_usd: Decimal | None
+    error: str | None = None
+
+
+class Ledger:
+    """Append-only record of provider attempts and inferences."""
+
+    def __init__(self) -> None:
+        self.start_s: list[float] = []
+        self.end_s: list[float] = []
+        self.function: list[str] = []
+        self.variant: list[str] = []
+        self.episode_id: list[UUID] = []
+        self.inference_id: list[UUID] = []
+        self.model: list[str] = []
+        self.provider: list[str] = []
+        self.role: list[str] = []
+        self.input_tokens: list[int] = []
+        self.output_tokens: list[int] = []
+        self.cost_nanousd: list[int | None] = []
+        self.outcome: list[str] = []
+        self.status: list[int] = []
+        self.billed: list[bool] = []
+        self.counted: list[bool] = []
+        self.priced: list[bool] = []
+        # one inference per entry, columnar like the rows
+        self._inf: list[tuple[Any, ...]] = []
+        self._billed_nano = 0
+        self._unpriced = 0
+        self._reported_atto: int | None = 0
+
+    # -- writing (the engine) ---------------------------------------------
+
+    def append(
+        self,
+        start_s: float,
+        end_s: float,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        model: str,
+        provider: str,
+        role: str,
+        input_tokens: int,
+        output_tokens: int,
+        cost_nanousd: int | None,
+        outcome: str,
+        status: int,
+        billed: bool,
+    ) -> int:
+        """Add one attempt; returns its row index (``seq``)."""
+        seq = len(self.start_s)
+        self.start_s.append(start_s)
+        self.end_s.append(end_s)
+        self.function.append(function)
+        self.variant.append(variant)
+        self.episode_id.append(episode_id)
+        self.inference_id.append(inference_id)
+        self.model.append(model)
+        self.provider.append(provider)
+        self.role.append(role)
+        self.input_tokens.append(input_tokens)
+        self.output_tokens.append(output_tokens)
+        self.cost_nanousd.append(cost_nanousd)
+        self.outcome.append(outcome)
+        self.status.append(status)
+        self.billed.append(billed)
+        self.counted.append(False)
+        priced = cost_nanousd is not None
+        self.priced.append(priced)
+        if billed:
+            if priced:
+                self._billed_nano += cost_nanousd  # type: ignore[operator]
+            else:
+                self._unpriced += 1
+        return seq
+
+    def add_inference(
+        self,
+        inference_id: UUID,
+        episode_id: UUID,
+        function: str,
+        variant: str,
+        start_s: float,
+        end_s: float,
+        status: int,
+        input_tokens: int,
+        output_tokens: int,
+        reported_atto: int | None,
+        error: str | None = None,
+    ) -> None:
+        self._inf.append(
+            (
+                inference_id,
+                episode_id,
+                function,
+                variant,
+                start_s,
+                end_s,
+                status,
+                input_tokens,
+                output_tokens,
+                reported_atto,
+                error,
+            )  # fmt: skip
+        )
+        if status == 200:
+            if reported_atto is None or self._reported_atto is None:
+                self._reported_atto = None
+            else:
+                self._reported_atto += reported_atto
+
+    @property
+    def inferences(self) -> list[InferenceRecord]:
+        """Every ``inference()`` call, in call order."""
+        atto = Decimal(ATTO_PER_USD)
+        return [
+            InferenceRecord(
+                str(iid),
+                str(eid),
+                fn,
+                variant,
+                start,
+                end,
+                status,
+                tin,
+                tout,
+                None if (cost is None or status != 200) else Decimal(cost) / atto,
+                error,
+            )  # fmt: skip
+            for (
+                iid,
+                eid,
+                fn,
+                variant,
+                start,
+                end,
+                status,
+                tin,
+                tout,
+                cost,
+                error,
+            ) in self._inf
+        ]
+
+    # -- totals -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    @property
+    def provider_calls(self) -> int:
+        return len(self.start_s)
+
+    @property
+    def billed_usd(self) -> Decimal:
+        """What the providers would bill for the priced attempts."""
+        return Decimal(self._billed_nano) / NANO
+
+    @property
+    def billed_nanousd(self) -> int:
+        return self._billed_nano
+
+    @property
+    def unpriced_calls(self) -> int:
+        """Billed attempts whose price is unknown (never counted as $0)."""
+        return self._unpriced
+
+    @property
+    def reported_usd(self) -> Decimal | None:
+        """The sum of every successful response's ``usage.cost``."""
+        if self._reported_atto is None:
+            return None
+        return Decimal(self._reported_atto) / Decimal(ATTO_PER_USD)
+
+    @property
+    def input_tokens_total(self) -> int:
+        return sum(self.input_tokens)
+
+    @property
+    def output_tokens_total(self) -> int:
+        return sum(self.output_tokens)
+
+    def totals(
+        self, indices: Iterator[int] | range | list[int] | None = None
+    ) -> LedgerTotals:
+        idx = range(len(self)) if indices is None else indices
+        calls = billed = unpriced = tin = tout = nano = 0
+        for i in idx:
+            calls += 1
+            tin += self.input_tokens[i]
+            tout += self.output_tokens[i]
+            if self.billed[i]:
+                billed += 1
+                cost = self.cost_nanousd[i]
+                if cost is None:
+                    unpriced += 1
+                else:
+                    nano += cost
+        return LedgerTotals(calls, billed, unpriced, tin, tout, nano)
+
+    def group_by(self, column: str) -> dict[str, LedgerTotals]:
+        """Totals per value of a column, keys in first-seen order."""
+        if column not in FIELDS or column == "seq":
+            raise UsageError(
+                f"runguard: cannot group the ledger by {column!r}; use one of "
+                + ", ".join(f for f in FIELDS if f != "seq")
+            )
+        values: list[Any] = getattr(self, column)
+        groups: dict[str, list[int]] = {}
+        for i, value in enumerate(values):
+            groups.setdefault(str(value), []).append(i)
+        return {key: self.totals(rows) for key, rows in groups.items()}
+
+    # -- reading rows ---------------------------------------------------------
+
+    def row(self, i: int) -> LedgerRow:
+        return LedgerRow(
+            i,
+            self.start_s[i],
+            self.end_s[i],
+            self.function[i],
+            self.variant[i],
+            str(self.episode_id[i]),
+            str(self.inference_id[i]),
+            self.model[i],
+            self.provider[i],
+            self.role[i],
+            self.input_tokens[i],
+            self.output_tokens[i],
+            self.cost_nanousd[i],
+            self.outcome[i],
+            self.status[i],
+            self.billed[i],
+            self.counted[i],
+            self.priced[i],
+        )
+
+    def rows(self) -> list[LedgerRow]:
+        return [self.row(i) for i in range(len(self))]
+
+    def _lines(self) -> Iterator[str]:
+        for i in range(len(self)):
+            yield json.dumps(
+                dict(zip(FIELDS, self.row(i), strict=True)), separators=(",", ":")
+            )
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSONL rows: equal iff the runs were."""
+        h = hashlib.sha256()
+        for line in self._lines():
+            h.update(line.encode())
+            h.update(b"\n")
+        return h.hexdigest()
+
+    def to_jsonl(self, path_or_file: str | Path | IO[str]) -> None:
+        """Write one JSON object per row (the digest's canonical form)."""
+        if isinstance(path_or_file, str | Path):
+            buffer = io.StringIO()
+            for line in self._lines():
+                buffer.write(line + "\n")
+            Path(path_or_file).write_text(buffer.getvalue(), encoding="utf-8")
+            return
+        for line in self._lines():
+            path_or_file.write(line + "\n")

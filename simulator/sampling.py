@@ -1,0 +1,125 @@
+"""Variant choice, exactly as the gateway makes it.
+
+``u`` is the first four bytes (big-endian) of SHA-256(function name ‖ the
+episode id's 16 bytes) over 2**32, so the choice is sticky per (function,
+episode) in every process.  Variants are walked in name order.  After a
+variant fails the same ``u`` picks again among the variants not yet tried.
+
+* no ``[experimentation]`` and no weights: ``pool[floor(u * len(pool))]``;
+* ``static`` (and the deprecated forms the loader turns into it): the first
+  name whose cumulative candidate weight exceeds ``u * total``; when no
+  remaining candidate has weight, the first remaining fallback in list
+  order; when those are gone too, a uniform pick with ``u`` among the
+  remaining variants that are candidates or fallbacks (so a weight-0
+  candidate is tried last);
+* legacy per-variant ``weight``: weight > 0 are candidates, variants with
+  no weight are fallbacks, weight 0 is never tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from uuid import UUID
+
+from simulator.config.model import Experimentation, FunctionConfig
+
+_sha256 = hashlib.sha256
+
+
+def uniform_value(function_name: str, episode_id: UUID) -> float:
+    """``get_uniform_value`` of the gateway: a number in [0, 1)."""
+    digest = _sha256(function_name.encode() + episode_id.bytes).digest()
+    return int.from_bytes(digest[:4], "big") / 4294967296.0
+
+
+class _Plan:
+    """One experimentation config resolved against the function's variants."""
+
+    __slots__ = ("kind", "names", "weights", "fallbacks", "allowed")
+
+    def __init__(self, exp: Experimentation, function: FunctionConfig) -> None:
+        self.names: tuple[str, ...] = tuple(sorted(function.variants))
+        self.kind = exp.kind
+        self.weights: dict[str, float] = {}
+        self.fallbacks: tuple[str, ...] = ()
+        if exp.kind == "legacy":
+            for name in self.names:
+                weight = function.variants[name].weight
+                if weight is None:
+                    # NOTE: the gateway keeps these in a HashMap, so their
+                    # order changes between gateway builds; name order is
+                    # one of the orders it can take.
+                    self.fallbacks += (name,)
+                elif weight > 0:
+                    self.weights[name] = weight
+        elif exp.kind in ("static", "adaptive"):
+            self.weights = dict(exp.candidate_variants)
+            self.fallbacks = tuple(exp.fallback_variants)
+        allowed = set(self.weights) | set(self.fallbacks)
+        self.allowed: frozenset[str] | None = frozenset(allowed) if allowed else None
+
+    def order(self, u: float) -> Iterator[str]:
+        active = list(self.names)
+        if self.kind == "default":
+            while active:
+                yield active.pop(int(u * len(active)))
+            return
+        weights = self.weights
+        while active:
+            pick: str | None = None
+            # NOTE: the adaptive sampler needs Postgres; without it the
+            # gateway falls back to the uniform pick below, which is what
+            # a gateway with no database (the embedded one) does.
+            if self.kind != "adaptive":
+                total = 0.0
+                for name in active:
+                    total += weights.get(name, 0.0)
+                if total > 0:
+                    threshold = u * total
+                    cumulative = 0.0
+                    for name in active:
+                        cumulative += weights.get(name, 0.0)
+                        if cumulative > threshold:
+                            pick = name
+                            break
+                    if pick is None:
+                        positive = [n for n in active if weights.get(n, 0.0) > 0]
+                        pick = positive[-1] if positive else active[0]
+                else:
+                    for name in self.fallbacks:
+                        if name in active:
+                            pick = name
+                            break
+            if pick is None:
+                pool = (
+                    active
+                    if self.allowed is None
+                    else [n for n in active if n in self.allowed]
+                )
+                if not pool:
+                    return
+                pick = pool[int(u * len(pool))]
+            active.remove(pick)
+            yield pick
+
+
+class VariantSampler:
+    """Variant order for one function, per namespace."""
+
+    __slots__ = ("function_name", "_base", "_namespaces")
+
+    def __init__(self, function: FunctionConfig) -> None:
+        self.function_name = function.name
+        self._base = _Plan(function.experimentation, function)
+        self._namespaces: Mapping[str, _Plan] = {
+            ns: _Plan(exp, function)
+            for ns, exp in function.experimentation.namespaces.items()
+        }
+
+    def order(self, episode_id: UUID, namespace: str | None = None) -> Iterator[str]:
+        """The variants in the order the gateway would try them."""
+        plan = self._base
+        if namespace is not None:
+            plan = self._namespaces.get(namespace, plan)
+        return plan.order(uniform_value(self.function_name, episode_id))

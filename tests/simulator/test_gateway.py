@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+import pytest
+from simhelpers import MESSAGE, openai_model
+from tensorzero import TensorZeroError
+
+from simulator import Simulation
+
+Make = Callable[..., Simulation]
+
+CONFIG = (
+    openai_model("m")
+    + """
+[functions.f]
+type = "chat"
+[functions.f.variants.v]
+type = "chat_completion"
+model = "m"
+max_tokens = 50
+[functions.j]
+type = "json"
+output_schema = "schema.json"
+[functions.j.variants.cot]
+type = "experimental_chain_of_thought"
+model = "m"
+json_mode = "strict"
+[metrics.good]
+type = "boolean"
+optimize = "max"
+level = "inference"
+[metrics.score]
+type = "float"
+optimize = "max"
+level = "episode"
+"""
+)
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "n": {"type": "integer", "minimum": 3},
+    },
+    "required": ["answer", "n"],
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture
+def sim(make_sim: Make, tmp_path) -> Simulation:  # type: ignore[no-untyped-def]
+    sim = make_sim(CONFIG.replace("schema.json", str(tmp_path / "schema.json")))
+    return sim
+
+
+@pytest.fixture(autouse=True)
+def schema_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+
+
+def error_of(call: Callable[[], object]) -> tuple[int, str]:
+    with pytest.raises(TensorZeroError) as info:
+        call()
+    return info.value.status_code, json.loads(info.value.text)["error"]
+
+
+def test_request_errors(sim: Simulation) -> None:
+    client = sim.client()
+    assert error_of(lambda: client.inference(function_name="nope", input=MESSAGE)) == (
+        404,
+        "Unknown function: nope",
+    )
+    assert error_of(
+        lambda: client.inference(function_name="f", input=MESSAGE, variant_name="w")
+    ) == (404, "Unknown variant: w")
+    status, message = error_of(
+        lambda: client.inference(
+            function_name="f", input=MESSAGE, episode_id=uuid.uuid4()
+        )
+    )
+    assert status == 400 and message.startswith("Failed to parse UUID as v7: ")
+
+
+def test_params_cap_output_tokens(sim: Simulation) -> None:
+    client = sim.client()
+    assert client.inference(function_name="f", input=MESSAGE).usage.output_tokens == 50
+    response = client.inference(
+        function_name="f", input=MESSAGE, params={"chat_completion": {"max_tokens": 7}}
+    )
+    assert response.usage.output_tokens == 7
+
+
+def test_json_function_returns_schema_valid_output(sim: Simulation) -> None:
+    response = sim.client().inference(function_name="j", input=MESSAGE)
+    assert response.output.parsed == {"answer": "simulated", "n": 3}
+    assert sim.ledger.provider_calls == 1
+    unsupported = "Unsupported variant for streaming inference of type chain_of_thought"
+    status, message = error_of(
+        lambda: sim.client().inference(
+            function_name="j", input=MESSAGE, stream=True, variant_name="cot"
+        )
+    )
+    assert (status, message) == (500, unsupported)
+    status, message = error_of(
+        lambda: sim.client().inference(function_name="j", input=MESSAGE, stream=True)
+    )
+    assert (status, message) == (
+        502,
+        f"All variants failed with errors: cot: {unsupported}",
+    )
+
+
+def test_streaming_chat(sim: Simulation) -> None:
+    chunks = list(sim.client().inference(function_name="f", input=MESSAGE, stream=True))
+    assert chunks[0].content[0].text
+    assert chunks[-1].usage.output_tokens == 50
+    assert chunks[-1].variant_name == "v"
+
+
+def test_model_name_calls(sim: Simulation) -> None:
+    response = sim.client().inference(model_name="m", input=MESSAGE)
+    assert response.variant_name == "m"
+    assert sim.ledger.function == ["tensorzero::default"]
+
+
+def test_feedback_checks(sim: Simulation) -> None:
+    client = sim.client()
+    r = client.inference(function_name="f", input=MESSAGE)
+    assert client.feedback(metric_name="good", value=True, inference_id=r.inference_id)
+    assert client.feedback(metric_name="score", value=3, episode_id=r.episode_id)
+    assert client.feedback(metric_name="comment", value="nice", episode_id=r.episode_id)
+    assert [f.metric for f in sim.feedback_records] == ["good", "score", "comment"]
+    cases = [
+        ({"metric_name": "nope", "value": 1, "inference_id": r.inference_id}, 404,
+         "Unknown metric: nope"),
+        ({"metric_name": "good", "value": 1, "inference_id": r.inference_id}, 400,
+         "Feedback value for metric `good` must be a boolean"),
+        ({"metric_name": "score", "value": True, "episode_id": r.episode_id}, 400,
+         "Feedback value for metric `score` must be a number"),
+        ({"metric_name": "good", "value": True, "episode_id": r.episode_id}, 400,
+         'Correct ID was not provided for feedback level "inference".'),
+        ({"metric_name": "good", "value": True, "inference_id": r.inference_id,
+              "episode_id": r.episode_id}, 400,
+         "Both episode_id and inference_id cannot be provided"),
+    ]  # fmt: skip
+    for kwargs, status, message in cases:
+        assert error_of(lambda kw=kwargs: client.feedback(**kw)) == (status, message)
+    before = sim.clock.now
+    missing = uuid.UUID(int=(int(r.inference_id) ^ 1))
+    status, message = error_of(
+        lambda: client.feedback(metric_name="good", value=True, inference_id=missing)
+    )
+    assert (status, message) == (400, f"Inference ID: {missing} does not exist")
+    assert sim.clock.now - before >= 1.0
+    assert len(sim.feedback_records) == 3
+
+
+TIMEOUTS = (
+    openai_model("m_slow")
+    + openai_model("m_fast")
+    + """
+[models.m_slow.providers.fake.timeouts]
+non_streaming.total_ms = 1500
+[functions.f]
+type = "chat"
+[functions.f.experimentation]
+type = "static"
+candidate_variants = ["slow"]
+fallback_variants = ["fast"]
+[functions.f.variants.slow]
+type = "chat_completion"
+model = "m_slow"
+[functions.f.variants.fast]
+type = "chat_completion"
+model = "m_fast"
+"""
+)
+
+
+def test_provider_timeout_is_a_408_then_fallback(make_sim: Make) -> None:
+    sim = make_sim(
+        TIMEOUTS,
+        world={"models": {"m_slow": {"latency_s": 4.0}, "m_fast": {"latency_s": 1.0}}},
+    )
+    response = sim.client().inference(function_name="f", input=MESSAGE)
+    assert response.variant_name == "fast"
+    rows = sim.ledger.rows()
+    assert (rows[0].outcome, rows[0].status, rows[0].end_s) == ("timeout", 408, 1.5)
+    assert rows[0].billed and not rows[0].counted  # bill_timeouts defaults to true
+    assert rows[1].start_s == 1.5 and sim.clock.now == 2.5
+    status, message = error_of(
+        lambda: sim.client().inference(
+            function_name="f", input=MESSAGE, variant_name="slow"
+        )
+    )
+    assert status == 500
+    assert message == (
+        "All model providers failed to infer with errors: fake: Model provider fake "
+        "timed out due to configured `non_streaming.total_ms` timeout (1.5s)"
+    )
