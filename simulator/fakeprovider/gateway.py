@@ -17,6 +17,7 @@ from simulator.fakeprovider.calls import CallRecord
 from simulator.fakeprovider.ledger import ledger_row
 from simulator.fakeprovider.server import FakeProvider
 from simulator.fakeprovider.worldbehaviour import WorldBehaviour
+from simulator.ledger import LedgerRow
 from simulator.rewrite import RewrittenConfig, rewrite_config
 from simulator.world import World
 
@@ -117,6 +118,6 @@ class ProviderHarness:
         self.provider.wait_idle()
         return self.provider.calls()
 
-    def ledger_rows(self) -> list[dict[str, Any]]:
-        """The calls as ledger rows (the simulator's columns)."""
+    def ledger_rows(self) -> list[LedgerRow]:
+        """The calls as the simulator's ledger rows."""
         return [ledger_row(record) for record in self.calls()]

@@ -11,56 +11,35 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from simulator.fakeprovider.calls import CallRecord, ProviderReply, ProviderRequest
-
-#: ``LedgerRow`` columns, in order
-COLUMNS = (
-    "seq",
-    "start_s",
-    "end_s",
-    "function",
-    "variant",
-    "episode_id",
-    "inference_id",
-    "model",
-    "provider",
-    "role",
-    "input_tokens",
-    "output_tokens",
-    "cost_nanousd",
-    "outcome",
-    "status",
-    "billed",
-    "counted",
-    "priced",
-)
+from simulator.ledger import FIELDS, LedgerRow
 
 
-def ledger_row(record: CallRecord) -> dict[str, Any]:
+def ledger_row(record: CallRecord) -> LedgerRow:
     role = record.role or ("embedding" if record.api == "embeddings" else "generation")
-    ok = record.outcome == "ok"
-    return {
-        "seq": record.seq,
-        "start_s": round(record.start_s, 6),
-        "end_s": round(record.end_s, 6),
-        "function": record.function,
-        "variant": record.variant,
-        "episode_id": "",
-        "inference_id": "",
-        "model": record.model,
-        "provider": record.provider,
-        "role": role,
-        "input_tokens": record.input_tokens,
-        "output_tokens": record.output_tokens,
-        "cost_nanousd": record.cost_nanousd,
-        "outcome": record.outcome,
-        "status": record.status,
-        "billed": record.billed,
-        "counted": ok,
-        "priced": record.cost_nanousd is not None,
-    }
+    return LedgerRow(
+        seq=record.seq,
+        start_s=round(record.start_s, 6),
+        end_s=round(record.end_s, 6),
+        function=record.function,
+        variant=record.variant,
+        episode_id="",
+        inference_id="",
+        model=record.model,
+        provider=record.provider,
+        role=role,
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        cost_nanousd=record.cost_nanousd,
+        outcome=record.outcome,
+        status=record.status,
+        billed=record.billed,
+        # The gateway counts a successful attempt in the response's usage.
+        counted=record.outcome == "ok",
+        priced=record.cost_nanousd is not None,
+    )
 
 
 class JsonlLedger:
@@ -74,7 +53,8 @@ class JsonlLedger:
     def __call__(
         self, record: CallRecord, request: ProviderRequest, reply: ProviderReply
     ) -> None:
-        line = json.dumps(ledger_row(record), separators=(",", ":"))
+        row = ledger_row(record)
+        line = json.dumps(dict(zip(FIELDS, row, strict=True)), separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()

@@ -28,7 +28,7 @@ from simulator.fakeprovider.calls import CallRecord, ProviderReply, ProviderRequ
 
 HOST = "127.0.0.1"
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Sink = Callable[[CallRecord, ProviderRequest, ProviderReply], None]
 
 
@@ -62,7 +62,7 @@ class FakeProvider:
         self._epoch = time.monotonic()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
 
     # ------------------------------------------------------------------
     # addresses and the request log
@@ -106,17 +106,42 @@ class FakeProvider:
     # ------------------------------------------------------------------
     # the application
 
-    def app(self) -> web.Application:
-        app = web.Application(
-            client_max_size=64 * 1024 * 1024, middlewares=[_runguard_errors]
-        )
+    def routes(self) -> dict[tuple[str, str], Handler]:
+        """``(method, path)`` → handler; paths with and without ``/v1``."""
+        table: dict[tuple[str, str], Handler] = {}
         for prefix in ("/v1", ""):
-            app.router.add_post(f"{prefix}/chat/completions", self._openai_chat)
-            app.router.add_post(f"{prefix}/embeddings", self._openai_embeddings)
-            app.router.add_post(f"{prefix}/messages", self._anthropic_messages)
-        app.router.add_get("/health", self._health)
-        app.router.add_get("/runguard/calls", self._calls_json)
-        return app
+            table["POST", f"{prefix}/chat/completions"] = self._openai_chat
+            table["POST", f"{prefix}/embeddings"] = self._openai_embeddings
+            table["POST", f"{prefix}/messages"] = self._anthropic_messages
+        table["GET", "/health"] = self._health
+        table["GET", "/runguard/calls"] = self._calls_json
+        return table
+
+    def handler(self) -> Handler:
+        """The request handler for aiohttp's low-level server.
+
+        A dict lookup instead of aiohttp's router and middleware chain: on
+        loopback the server's own overhead is most of a request's cost, and
+        the real gateway in front of it must not wait on us.
+        """
+        routes = self.routes()
+
+        async def handle(http: web.BaseRequest) -> web.StreamResponse:
+            found = routes.get((http.method, http.path))
+            if found is None:
+                return self._json({"error": {"message": "not found"}}, 404)
+            try:
+                return await found(http)
+            except web.HTTPException as exc:
+                return web.Response(
+                    status=exc.status, text=exc.text, content_type=exc.content_type
+                )
+            except (RunguardError, NotImplementedError) as exc:
+                # A world or schema we cannot answer from is the user's to
+                # fix: say so in the body, which the gateway quotes.
+                return self._json({"error": {"message": str(exc)}}, 500)
+
+        return handle
 
     def _decide(self, request: ProviderRequest) -> tuple[CallRecord, ProviderReply]:
         with self._lock:
@@ -150,7 +175,7 @@ class FakeProvider:
 
     def _finish(
         self,
-        http: web.Request,
+        http: web.BaseRequest,
         record: CallRecord,
         request: ProviderRequest,
         reply: ProviderReply,
@@ -187,7 +212,7 @@ class FakeProvider:
             self.sink(record, request, reply)
         return not cut
 
-    async def _wait(self, http: web.Request, reply: ProviderReply) -> None:
+    async def _wait(self, http: web.BaseRequest, reply: ProviderReply) -> None:
         if reply.outcome == "timeout":
             # Hold the connection until the gateway gives up on it (its own
             # timeout closes the socket) or the cap runs out.
@@ -209,9 +234,10 @@ class FakeProvider:
             await asyncio.sleep(min(left, 0.005))
 
     @staticmethod
-    async def _body(http: web.Request) -> dict[str, Any]:
+    async def _body(http: web.BaseRequest) -> dict[str, Any]:
         try:
-            body = json.loads(await http.read())
+            # ``content.read()`` has no size cap: long prompts are fine here.
+            body = json.loads(await http.content.read())
         except ValueError as exc:
             raise web.HTTPBadRequest(
                 text=json.dumps({"error": {"message": f"invalid JSON: {exc}"}}),
@@ -233,7 +259,7 @@ class FakeProvider:
         )
 
     async def _stream(
-        self, http: web.Request, chunks: Iterator[bytes]
+        self, http: web.BaseRequest, chunks: Iterator[bytes]
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -244,7 +270,7 @@ class FakeProvider:
         await response.write_eof()
         return response
 
-    async def _openai_chat(self, http: web.Request) -> web.StreamResponse:
+    async def _openai_chat(self, http: web.BaseRequest) -> web.StreamResponse:
         request = wire.parse_openai_chat(await self._body(http), http.headers)
         record, reply = self._decide(request)
         try:
@@ -259,7 +285,7 @@ class FakeProvider:
             )
         return self._json(wire.openai_chat(request, reply, record.seq))
 
-    async def _openai_embeddings(self, http: web.Request) -> web.StreamResponse:
+    async def _openai_embeddings(self, http: web.BaseRequest) -> web.StreamResponse:
         body = await self._body(http)
         request = wire.parse_openai_embeddings(body, http.headers)
         record, reply = self._decide(request)
@@ -273,7 +299,7 @@ class FakeProvider:
             wire.openai_embeddings(request, reply, wire.embedding_inputs(body))
         )
 
-    async def _anthropic_messages(self, http: web.Request) -> web.StreamResponse:
+    async def _anthropic_messages(self, http: web.BaseRequest) -> web.StreamResponse:
         request = wire.parse_anthropic_messages(await self._body(http), http.headers)
         record, reply = self._decide(request)
         try:
@@ -288,14 +314,14 @@ class FakeProvider:
             )
         return self._json(wire.anthropic_message(request, reply, record.seq))
 
-    async def _health(self, http: web.Request) -> web.Response:
+    async def _health(self, http: web.BaseRequest) -> web.Response:
         sock = http.transport.get_extra_info("socket") if http.transport else None
         nodelay = bool(
             sock is not None and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         )
         return self._json({"status": "ok", "tcp_nodelay": nodelay})
 
-    async def _calls_json(self, http: web.Request) -> web.Response:
+    async def _calls_json(self, http: web.BaseRequest) -> web.Response:
         return self._json([record_to_dict(r) for r in self.calls()])
 
     # ------------------------------------------------------------------
@@ -303,10 +329,19 @@ class FakeProvider:
 
     async def start_async(self) -> None:
         """Bind and serve on the running loop."""
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        server = web.Server(self.handler(), access_log=None)
+        self._runner = web.ServerRunner(server)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, self._requested_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise RunguardError(
+                f"runguard: the fake provider could not listen on {HOST}:"
+                f"{self._requested_port}: {exc.strerror}; choose another --port"
+            ) from None
         self._port = int(self._runner.addresses[0][1])
         self._epoch = time.monotonic()
 
@@ -345,10 +380,7 @@ class FakeProvider:
         ready.wait()
         if failure:
             self._thread = None
-            raise RunguardError(
-                f"runguard: the fake provider could not listen on {HOST}:"
-                f"{self._requested_port}: {failure[0]}; choose another --port"
-            ) from failure[0]
+            raise failure[0]
         return self
 
     def stop(self) -> None:
@@ -369,23 +401,6 @@ class FakeProvider:
 
 def _yes(request: ProviderRequest) -> bool:
     return True
-
-
-@web.middleware
-async def _runguard_errors(
-    request: web.Request,
-    handler: Handler,
-) -> web.StreamResponse:
-    # A world or schema we cannot answer from is the user's to fix: say so in
-    # the body, which the gateway quotes in the error it returns.
-    try:
-        return await handler(request)
-    except (RunguardError, NotImplementedError) as exc:
-        return web.Response(
-            body=json.dumps({"error": {"message": str(exc)}}).encode(),
-            status=500,
-            content_type="application/json",
-        )
 
 
 def record_to_dict(record: CallRecord) -> dict[str, Any]:

@@ -8,6 +8,7 @@ in the shape each API's clients parse.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -206,24 +207,45 @@ def assistant_text(request: ProviderRequest, reply: ProviderReply) -> str:
 # usage
 
 
-def _fill(shape: Any, values: list[int]) -> Any:
+Leaves = tuple[tuple[tuple[str, ...], int, bool], ...]
+
+
+def _flatten(shape: Any, path: tuple[str, ...] = ()) -> Leaves:
     if isinstance(shape, pricing.Leaf):
-        value = values[shape.symbol]
-        return None if shape.only_nonzero and not value else value
-    filled = {}
+        return ((path, shape.symbol, shape.only_nonzero),)
+    found: Leaves = ()
     for key, sub in shape.items():
-        value = _fill(sub, values)
-        if value is not None and value != {}:
-            filled[key] = value
-    return filled
+        found += _flatten(sub, (*path, key))
+    return found
 
 
-def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into.setdefault(key, value)
+@functools.cache
+def _leaves(provider_type: str, embedding: bool) -> Leaves:
+    """Where each usage value goes in a response of this provider type:
+    OpenAI's fields (the gateway parses them) first, then the original
+    type's, so its cost pointers still resolve."""
+    leaves = _flatten(pricing.raw_usage_shape("openai", embedding=embedding))
+    if not embedding and provider_type != "openai":
+        try:
+            extra = _flatten(pricing.raw_usage_shape(provider_type))
+        except NotImplementedError:
+            extra = ()
+        taken = {path for path, _, _ in leaves}
+        leaves += tuple(leaf for leaf in extra if leaf[0] not in taken)
+    return leaves
+
+
+def _fill(leaves: Leaves, values: list[int]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for path, symbol, only_nonzero in leaves:
+        value = values[symbol]
+        if only_nonzero and not value:
+            continue
+        node = body
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return body
 
 
 def raw_usage(
@@ -244,16 +266,7 @@ def raw_usage(
         reply.reasoning_tokens,
         reply.cache_write_tokens,
     )
-    body: dict[str, Any] = _fill(
-        pricing.raw_usage_shape("openai", embedding=embedding), values
-    )
-    if not embedding and provider_type != "openai":
-        try:
-            extra = pricing.raw_usage_shape(provider_type)
-        except NotImplementedError:
-            extra = {}
-        _merge(body, _fill(extra, values))
-    return body
+    return _fill(_leaves(provider_type, embedding), values)
 
 
 def anthropic_usage(reply: ProviderReply) -> dict[str, Any]:
@@ -264,7 +277,8 @@ def anthropic_usage(reply: ProviderReply) -> dict[str, Any]:
         reply.reasoning_tokens,
         reply.cache_write_tokens,
     )
-    usage: dict[str, Any] = _fill(pricing.raw_usage_shape("anthropic"), values)["usage"]
+    leaves = _flatten(pricing.raw_usage_shape("anthropic"))
+    usage: dict[str, Any] = _fill(leaves, values)["usage"]
     return usage
 
 
