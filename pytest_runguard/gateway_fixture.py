@@ -2,17 +2,33 @@
 
 For agent code that builds its own client from a URL instead of taking one::
 
+    @pytest.mark.runguard(config="tensorzero.toml", max_billed_usd=0.05)
     @pytest.mark.runguard_gateway(set_env=True)
     def test_agent(runguard_gateway, runguard_sim):
         run_my_agent()          # reads TENSORZERO_GATEWAY_URL
-        runguard_sim.assert_within(max_billed_usd=0.05)
+        assert runguard_sim.ledger.provider_calls <= 10
 
-The fixture serves the test's ``runguard_sim`` (the very same object, so its
-ledger shows every call made over HTTP) on a free 127.0.0.1 port, yields the
-base URL (``<url>/openai/v1`` is the OpenAI SDK's ``base_url``) and stops the
-server after the test.  ``set_env=True`` also sets ``TENSORZERO_GATEWAY_URL``
-for the test.  A request that made the simulator itself fail (not a gateway
-error, which the client sees as usual) fails the test at teardown.
+Which simulation is served: the test's simulation, ``runguard_sim.sim`` --
+the first one the ``runguard_sim`` factory builds, from the
+``@pytest.mark.runguard(config=..., world=..., seed=...)`` marker (then the
+``runguard_*`` ini keys and the test's seed).  It is built when the fixture
+is set up, before the test body runs, so it is always the one served; every
+call made over HTTP shows in ``runguard_sim.ledger`` and the marker's
+ceilings are checked on it when the body ends, as for in-process calls.
+Simulations the test builds itself with ``runguard_sim(config=...)`` are
+not served.  A ``runguard_sim`` fixture overridden to return a
+``Simulation`` is served as it is.
+
+The fixture yields the base URL (``TensorZeroGateway.build_http(
+gateway_url=...)``; ``<url>/openai/v1`` is the OpenAI SDK's ``base_url``) on
+a free 127.0.0.1 port and stops the server after the test.
+``set_env=True`` also sets ``TENSORZERO_GATEWAY_URL`` for the test.
+
+The served simulation is driven by the server's thread, so the test must
+not also call it in-process (the engine refuses a second thread); build a
+second simulation with ``runguard_sim()`` for that.  A request that made the
+simulator itself fail (not a gateway error, which the client sees as usual)
+was answered 500 and fails the test at teardown.
 """
 
 from __future__ import annotations
@@ -51,14 +67,18 @@ def _set_env(request: pytest.FixtureRequest) -> bool:
 def runguard_gateway(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """Serve the test's ``runguard_sim`` over HTTP; yield its base URL."""
+    """Serve the test's simulation (``runguard_sim.sim``) over HTTP; yield
+    its base URL."""
+    from pytest_runguard.fixture import SimulationFactory
     from simulator.serve import GatewayServer
 
-    sim = request.getfixturevalue("runguard_sim")
+    set_env = _set_env(request)
+    sims = request.getfixturevalue("runguard_sim")
+    sim = sims.sim if isinstance(sims, SimulationFactory) else sims
     server = GatewayServer(sim)
     url = server.start()
     try:
-        if _set_env(request):
+        if set_env:
             monkeypatch.setenv(ENV_VAR, url)
         yield url
     finally:

@@ -1,72 +1,73 @@
-"""The ``runguard_gateway`` fixture, end to end with pytester."""
+"""The ``runguard_gateway`` fixture with the real ``runguard_sim`` factory,
+end to end with pytester."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+import tomli_w
+from served_config import WORLD, write_config
 
-STUB = (Path(__file__).parent / "serve_stub.py").read_text()
-
-
-def _suite(pytester: pytest.Pytester, tests: str) -> None:
-    pytester.makepyfile(serve_stub=STUB)
-    pytester.makeconftest(
-        """
-import pytest
-from serve_stub import StubSimulation
-
-@pytest.fixture
-def runguard_sim():
-    return StubSimulation()
-"""
-    )
-    pytester.makepyfile(test_agent=tests)
-
-
-def test_serves_the_tests_simulation(pytester: pytest.Pytester) -> None:
-    _suite(
-        pytester,
-        """
+TESTS = """
 import os
+
 import pytest
 import tensorzero
 
-def test_url(runguard_gateway, runguard_sim):
+INPUT = {"messages": [{"role": "user", "content": "hi"}]}
+MARK = pytest.mark.runguard(config="tensorzero.toml", world="world.toml", seed=3)
+
+
+@MARK
+def test_serves_the_tests_simulation(runguard_gateway, runguard_sim):
     assert runguard_gateway.startswith("http://127.0.0.1:")
     assert "TENSORZERO_GATEWAY_URL" not in os.environ
     client = tensorzero.TensorZeroGateway.build_http(gateway_url=runguard_gateway)
-    client.inference(function_name="chat", input={"messages": []})
-    assert [name for name, _ in runguard_sim.calls] == ["inference"]
+    served = client.inference(function_name="chat", input=INPUT)
+    assert runguard_sim.simulations == [runguard_sim.sim]
+    assert runguard_sim.seed == 3 and runguard_sim.sim.seed == 3
+    assert runguard_sim.ledger.provider_calls == 1
+    twin = runguard_sim(seed=3)
+    local = twin.client().inference(function_name="chat", input=INPUT)
+    assert served == local
+    assert twin.ledger.digest() == runguard_sim.ledger.digest()
 
+
+@MARK
 @pytest.mark.runguard_gateway(set_env=True)
 def test_env(runguard_gateway):
     assert os.environ["TENSORZERO_GATEWAY_URL"] == runguard_gateway
-""",
-    )
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:runguard")
-    result.assert_outcomes(passed=2)
 
 
-def test_simulator_failure_fails_the_test(pytester: pytest.Pytester) -> None:
-    _suite(
-        pytester,
-        """
-import tensorzero
+@pytest.mark.runguard(config="tensorzero.toml", max_provider_calls=1)
+def test_ceilings_apply_to_calls_over_http(runguard_gateway):
+    client = tensorzero.TensorZeroGateway.build_http(gateway_url=runguard_gateway)
+    for _ in range(2):
+        client.inference(function_name="chat", variant_name="small", input=INPUT)
 
-def test_agent(runguard_gateway, runguard_sim):
-    def broken(**kwargs):
-        raise NotImplementedError("runguard: tools are not simulated yet")
-    runguard_sim.client().inference = broken
+
+@MARK
+def test_simulator_failure_fails_the_test(runguard_gateway):
     client = tensorzero.TensorZeroGateway.build_http(gateway_url=runguard_gateway)
     try:
-        client.inference(function_name="chat", input={"messages": []})
+        client.inference(function_name="chat", input=INPUT, output_schema={})
     except tensorzero.TensorZeroError as exc:
         assert exc.status_code == 500
-""",
-    )
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:runguard")
-    result.assert_outcomes(passed=1, errors=1)
+"""
+
+
+def test_runguard_gateway_with_the_factory(pytester: pytest.Pytester) -> None:
+    write_config(pytester.path)
+    (pytester.path / "world.toml").write_text(tomli_w.dumps(WORLD))
+    pytester.makepyfile(test_agent=TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=3, failed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*NotImplementedError: runguard: tools are not simulated yet*"]
+        ["*CeilingBreached: runguard: max_provider_calls=1 breached: 2 (over by 1)*"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*runguard: 1 request(s) to the simulated gateway failed inside the "
+            "simulator (answered 500); first: NotImplementedError: runguard: the "
+            "inference option `output_schema` is not simulated yet*"
+        ]
     )

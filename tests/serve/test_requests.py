@@ -3,6 +3,8 @@ with 400 before any variant runs, and the keywords a good body becomes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from simulator.serve.requests import (
@@ -16,7 +18,7 @@ INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 
 # What tensorzero 2026.6.0's HTTP client sends for
 # client.inference(function_name="f", input=..., tags={"a": "b"}).
-CLIENT_BODY = {
+CLIENT_BODY: dict[str, Any] = {
     "function_name": "f",
     "model_name": None,
     "episode_id": None,
@@ -139,7 +141,7 @@ def test_malformed_json() -> None:
 
 
 def test_feedback_kwargs() -> None:
-    body = {
+    body: dict[str, Any] = {
         "episode_id": None,
         "inference_id": "0196c3c5-0000-7000-8000-000000000000",
         "metric_name": "m",
