@@ -163,6 +163,16 @@ def load_scenario(path: str | Path) -> Scenario:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"{path}: cannot read it ({exc.strerror}); pass a scenario file "
+            "(.toml) written by a sweep or a property test"
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text; pass a scenario file written by a sweep "
+            "or a property test"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     return scenario_from_dict(data, path)

@@ -16,6 +16,7 @@ example as a scenario file, provided the agent ran through
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -250,6 +251,9 @@ def simulations(
 ) -> st.SearchStrategy[Simulation]:
     """A fresh ``Simulation`` of ``config`` per example.
 
+    ``config`` is a loaded ``Config`` or a path or glob; a relative one
+    starts at the folder of the module that calls this, as the marker's does.
+
     ``world`` is a strategy (default :func:`worlds`), a fixed world dict, or
     ``{}`` for the default world; ``weights`` a strategy of variant splits
     (default: the config's own); ``seed`` a strategy of seeds (default
@@ -293,12 +297,28 @@ _LOADED: dict[str, Config] = {}
 def _load(config: Config | str | Path) -> Config:
     if isinstance(config, Config):
         return config
-    key = str(Path(config).absolute())
+    path = Path(config)
+    if not path.is_absolute():
+        # Like @pytest.mark.runguard(config=...), a relative path starts at
+        # the test module that names it, so any working directory will do.
+        path = _caller_dir() / path
+    key = str(path)
     if key not in _LOADED:
         from simulator.config import load_config
 
-        _LOADED[key] = load_config(config)
+        _LOADED[key] = load_config(path)
     return _LOADED[key]
+
+
+def _caller_dir() -> Path:
+    """The folder of the first module outside this one on the call stack."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    filename = frame.f_code.co_filename
+    if filename.startswith("<"):  # an interactive session or ``python -c``
+        return Path.cwd()
+    return Path(filename).absolute().parent
 
 
 def models_of(config: Config) -> list[str]:

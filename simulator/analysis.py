@@ -444,11 +444,18 @@ def _warnings(
     for v in variants:
         for model in v.models:
             if not model.priced:
+                # A shorthand model (`openai::x`) cannot carry `cost` entries.
+                fix = (
+                    "add `cost` entries to its providers"
+                    if model.model in config.models
+                    or model.model in config.embedding_models
+                    else "declare it under [models] with `cost` entries on its provider"
+                )
                 out.append(
                     f"functions.{function.name}.variants.{v.variant}: "
                     f"model {model.model!r} "
                     "has no price (no `cost` entries and not in the price catalog); "
-                    "add `cost` entries to its providers or a world price"
+                    f"{fix} or a world price"
                 )
     for name, variant in function.variants.items():
         if not isinstance(variant, (BestOfNVariant, MixtureOfNVariant)):

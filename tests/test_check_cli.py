@@ -77,3 +77,55 @@ def test_e2e_function_files_check_with_dummy_allowed(
     err = capsys.readouterr().err
     assert code == 2
     assert "typescript_file" in err
+
+
+LEGACY_WEIGHTS = """
+[models.m]
+routing = ["p"]
+[models.m.providers.p]
+type = "openai"
+model_name = "gpt-4o-mini"
+[functions."[red]f"]
+type = "chat"
+[functions."[red]f".variants."[bold]a"]
+type = "chat_completion"
+model = "m"
+weight = inf
+[functions."[red]f".variants.b]
+type = "chat_completion"
+model = "m"
+weight = 1
+"""
+
+
+def test_non_finite_weight_is_unset_and_names_print_verbatim(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tensorzero.toml"
+    path.write_text(LEGACY_WEIGHTS, encoding="utf-8")
+    assert main(["check", str(path), "--json"]) == 0
+    (function,) = json.loads(capsys.readouterr().out)["functions"]
+    shares = {v["name"]: v["share"] for v in function["variants"]}
+    # `weight = inf` reads as no weight: a fallback-only variant.
+    assert shares == {"[bold]a": "0", "b": "1"}
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    # Names and warnings are text, not rich markup.
+    assert "[red]f" in out and "[bold]a" in out
+    assert "use [functions.F.experimentation] with" in " ".join(out.split())
+
+
+def test_unpriced_shorthand_model_gets_a_fix_it_can_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tensorzero.toml"
+    path.write_text(
+        '[functions.f]\ntype = "chat"\n[functions.f.variants.a]\n'
+        'type = "chat_completion"\nmodel = "openai::gpt-99-imaginary"\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(path), "--json"]) == 0
+    (warning,) = json.loads(capsys.readouterr().out)["warnings"]
+    # Shorthand models take no `cost` entries: the fix must not ask for them.
+    assert "'openai::gpt-99-imaginary' has no price" in warning
+    assert "declare it under [models] with `cost` entries" in warning

@@ -134,11 +134,12 @@ _SHORT_TYPES = {
 
 def _print_table(config: Any, analysis: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
     files = ", ".join(str(p) for p in config.files)
-    console.print(f"{files}: loads", highlight=False)
+    console.print(f"{escape(files)}: loads", highlight=False)
     console.print(
         f"Costs assume {analysis.sizes.input_tokens} input and "
         f"{analysis.sizes.output_tokens} output tokens per model call "
@@ -160,7 +161,7 @@ def _print_table(config: Any, analysis: Any) -> None:
     pricing: dict[str, str] = {}
     for f in analysis.functions:
         table.add_row(
-            f"[bold]{f.name}[/bold]",
+            f"[bold]{escape(f.name)}[/bold]",
             f"{f.type} function",
             f.experimentation,
             "",
@@ -171,7 +172,7 @@ def _print_table(config: Any, analysis: Any) -> None:
         )
         for v in f.variants:
             table.add_row(
-                f"  {v.variant}",
+                f"  {escape(v.variant)}",
                 _SHORT_TYPES.get(v.type, v.type),
                 f"{v.share:.0%}",
                 str(v.calls_typical),
@@ -189,6 +190,6 @@ def _print_table(config: Any, analysis: Any) -> None:
         highlight=False,
     )
     for model, source in sorted(pricing.items()):
-        console.print(f"  priced: {model}: {source}", highlight=False)
+        console.print(f"  priced: {escape(model)}: {escape(source)}", highlight=False)
     for line in [*config.warnings, *analysis.warnings]:
-        console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)

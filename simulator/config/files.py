@@ -75,7 +75,7 @@ def read_toml(path: Path) -> dict[str, Any]:
             f"cannot read the file ({exc.strerror})", file=path, fix="check it exists"
         ) from exc
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        table = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(
             "the file is not UTF-8 text", file=path, fix="save it as UTF-8"
@@ -84,6 +84,29 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"invalid TOML ({exc})", file=path, fix="fix the TOML syntax"
         ) from exc
+    _check_integers(table, (), path)
+    return table
+
+
+_I64 = range(-(2**63), 2**63)
+
+
+def _check_integers(value: Any, key_path: KeyPath, file: Path) -> None:
+    """TOML integers are 64-bit; the gateway refuses the file when one is
+    not, wherever it stands, while Python's parser would accept it."""
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            _check_integers(sub, (*key_path, key), file)
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            _check_integers(sub, (*key_path, str(index)), file)
+    elif isinstance(value, int) and not isinstance(value, bool) and value not in _I64:
+        raise ConfigError(
+            f"the integer {value} does not fit in 64 bits",
+            file=file,
+            key=dotted_key(key_path),
+            fix="use a value between -2**63 and 2**63 - 1",
+        )
 
 
 def load_merged(path_or_glob: str | Path) -> MergedToml:

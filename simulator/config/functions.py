@@ -8,6 +8,7 @@ what one function's tables say on their own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,11 +40,11 @@ VARIANT_TYPES = (
 JSON_MODES = ("off", "on", "strict", "tool")
 #: inference parameters a chat_completion variant may set, with their kinds
 CHAT_PARAMS: dict[str, str] = {
-    "temperature": "number",
-    "top_p": "number",
+    "temperature": "opt_number",
+    "top_p": "opt_number",
     "max_tokens": "uint",
-    "presence_penalty": "number",
-    "frequency_penalty": "number",
+    "presence_penalty": "opt_number",
+    "frequency_penalty": "opt_number",
     "seed": "uint",
     "stop_sequences": "str_list",
     "reasoning_effort": "str",
@@ -63,7 +64,7 @@ _BLOG_FORM_FIX = (
 
 
 def _weight(sec: Section) -> float | None:
-    weight = sec.get("weight", "number")
+    weight = sec.get("weight", "opt_number")
     if weight is not None and weight < 0:
         sec.fail("weight", f"weight {weight} is negative", "use a weight >= 0")
     return None if weight is None else float(weight)
@@ -81,13 +82,15 @@ def _retries(sec: Section) -> RetryConfig:
     return RetryConfig(num_retries=int(num), max_delay_s=float(delay))
 
 
-def _template(sec: Section, key: str, name: str) -> Template | None:
+def _template(
+    sec: Section, key: str, name: str, *, legacy: bool = False
+) -> Template | None:
     found = sec.path_text(key)
     if found is None:
         return None
     path, text = found
     _check_template_syntax(sec, key, name, text)
-    return Template(name=name, source=text, path=path)
+    return Template(name=name, source=text, path=path, legacy=legacy)
 
 
 def _check_template_syntax(sec: Section, key: str, name: str, text: str) -> None:
@@ -116,7 +119,7 @@ def read_chat_completion(
     model = sec.get("model", "str", required=True, fix='add `model = "<model name>"`')
     templates: dict[str, Template] = {}
     for name in LEGACY_TEMPLATES:
-        found = _template(sec, f"{name}_template", name)
+        found = _template(sec, f"{name}_template", name, legacy=True)
         if found is not None:
             templates[name] = found
     named = sec.sub("templates")
@@ -144,9 +147,7 @@ def read_chat_completion(
             if found is not None:
                 wrappers[name] = found
         wrapper_sec.done()
-    params = {k: sec.get(k, kind) for k, kind in CHAT_PARAMS.items() if sec.has(k)}
-    for key in params:
-        sec.get(key, CHAT_PARAMS[key])
+    params = _params(sec, CHAT_PARAMS)
     json_mode = _json_mode(sec, function_type=function_type, role=role)
     config = ChatCompletionConfig(
         model=model,
@@ -159,6 +160,11 @@ def read_chat_completion(
         extra_headers=sec.get("extra_headers", "any"),
     )
     return config, weight
+
+
+def _params(sec: Section, kinds: Mapping[str, str]) -> dict[str, Any]:
+    read = {key: sec.get(key, kind) for key, kind in kinds.items() if sec.has(key)}
+    return {key: value for key, value in read.items() if value is not None}
 
 
 def _json_mode(sec: Section, *, function_type: str, role: str) -> Any:
@@ -191,8 +197,8 @@ def _candidates(sec: Section) -> tuple[str, ...]:
 
 def _timeout_s(sec: Section) -> None:
     if sec.has("timeout_s"):
-        value = sec.get("timeout_s", "number")
-        if value < 0:
+        value = sec.get("timeout_s", "opt_number")
+        if value is not None and value < 0:
             sec.fail("timeout_s", "timeout_s is negative", "use a positive number")
         sec.ctx.warn(
             (*sec.path, "timeout_s"),
@@ -308,10 +314,8 @@ def _read_dicl(
     model = sec.get("model", "str", required=True)
     found = sec.path_text("system_instructions")
     instructions = _DEFAULT_DICL_INSTRUCTIONS if found is None else found[1]
-    params = {
-        key: sec.get(key, kind) for key, kind in DICL_PARAMS.items() if sec.has(key)
-    }
-    max_distance = sec.get("max_distance", "number")
+    params = _params(sec, DICL_PARAMS)
+    max_distance = sec.get("max_distance", "opt_number")
     if max_distance is not None and max_distance < 0:
         sec.fail(
             "max_distance", "max_distance is negative", "use a cosine distance >= 0"
@@ -428,7 +432,7 @@ def read_experimentation(sec: Section, *, nested: bool = False) -> Experimentati
             if (
                 isinstance(weight, bool)
                 or not isinstance(weight, (int, float))
-                or weight < 0
+                or not 0 <= weight < math.inf
             ):
                 sec.fail(
                     "candidate_variants",

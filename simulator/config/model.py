@@ -141,6 +141,10 @@ class Template:
     name: str
     source: str
     path: Path | None = None
+    #: set by a legacy ``system_template``-style key rather than
+    #: ``templates.<name>.path`` (the gateway treats the two differently
+    #: when it checks object arguments against templates)
+    legacy: bool = False
 
 
 @dataclass(frozen=True)

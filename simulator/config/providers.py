@@ -242,9 +242,16 @@ def _decimal(sec: Section, key: str, raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         sec.fail(key, "expected a number", "write the rate in dollars, e.g. 2.5")
     try:
-        return Decimal(str(raw))
+        value = Decimal(str(raw))
     except ArithmeticError:
-        sec.fail(key, f"{raw!r} is not a number", "write the rate in dollars, e.g. 2.5")
+        value = Decimal("NaN")
+    if not value.is_finite():
+        sec.fail(
+            key,
+            f"{raw!r} is not a finite number",
+            "write the rate in dollars, e.g. 2.5",
+        )
+    return value
 
 
 def check_model_name(sec: Section, name: str, what: str) -> None:

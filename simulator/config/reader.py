@@ -9,6 +9,7 @@ wrote the key and the dotted key itself.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ _TYPE_NAMES = {
     "bool": "true or false",
     "int": "an integer",
     "uint": "a non-negative integer",
-    "number": "a number",
+    "number": "a finite number",
+    "opt_number": "a finite number",
     "table": "a table",
     "list": "a list",
     "str_list": "a list of strings",
@@ -57,8 +59,12 @@ def _matches(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "uint":
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in ("number", "opt_number"):
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
     if kind == "table":
         return isinstance(value, Mapping)
     if kind == "list":
@@ -117,6 +123,19 @@ class Section:
                 )
             return default
         value = self.data[key]
+        if (
+            kind == "opt_number"
+            and isinstance(value, float)
+            and not math.isfinite(value)
+        ):
+            # The gateway reads these fields through JSON, where nan and inf
+            # become null: an optional field then counts as unset.
+            self.ctx.warn(
+                (*self.path, key),
+                f"`{key} = {value}` is not a finite number; the gateway treats "
+                "it as unset",
+            )
+            return default
         if not _matches(value, kind):
             self.fail(
                 key,
@@ -192,6 +211,8 @@ class Section:
                 f"create the file or fix the path (relative paths resolve "
                 f"against {base})",
             )
+        except UnicodeDecodeError:
+            self.fail(key, f"{resolved} is not UTF-8 text", "save it as UTF-8")
         return resolved, text
 
     def path_json(

@@ -286,3 +286,49 @@ def test_dummy_refused_unless_allowed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="dummy"):
         load_config(path)
     assert load_config(path, allow_dummy=True).model("d").providers["p"].type == "dummy"
+
+
+def test_non_finite_optional_numbers_read_as_unset(tmp_path: Path) -> None:
+    # Measured: the gateway accepts `weight = nan` / `-inf` and even mixes
+    # such a weight with [experimentation] -- it reads the value as unset.
+    path = write(
+        tmp_path,
+        "t.toml",
+        MODEL
+        + """
+[functions.f]
+type = "chat"
+[functions.f.experimentation]
+type = "static"
+candidate_variants = ["b"]
+[functions.f.variants.a]
+type = "chat_completion"
+model = "m"
+weight = nan
+temperature = inf
+[functions.f.variants.b]
+type = "chat_completion"
+model = "m"
+weight = -inf
+temperature = 0.5
+""",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = load_config(path)
+    unset = sorted(
+        str(w.message).split(": ")[2]
+        for w in caught
+        if issubclass(w.category, ConfigWarning)
+        and "treats it as unset" in str(w.message)
+    )
+    assert unset == [
+        "functions.f.variants.a.temperature",
+        "functions.f.variants.a.weight",
+        "functions.f.variants.b.weight",
+    ]
+    variants = config.functions["f"].variants
+    assert variants["a"].weight is None and variants["b"].weight is None
+    assert "temperature" not in variants["a"].inner.params
+    assert variants["b"].inner.params["temperature"] == 0.5
+    assert dict(config.functions["f"].experimentation.candidate_variants) == {"b": 1.0}

@@ -138,3 +138,12 @@ def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
         write_scenario(target, changed)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.toml"]
+
+
+def test_a_directory_or_non_utf8_file_is_a_scenario_error(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read it .*pass a scenario file"):
+        load_scenario(tmp_path)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"format_version = 1\n# \xff\n")
+    with pytest.raises(ScenarioError, match="latin.toml: not UTF-8 text"):
+        load_scenario(latin)

@@ -170,3 +170,21 @@ def test_ci_profile_is_registered(project):
     project.runpytest("--hypothesis-profile=runguard-ci", *FLAGS).assert_outcomes(
         passed=1
     )
+
+
+def test_relative_config_starts_at_the_calling_module(project):
+    sub = project.path / "budget"
+    sub.mkdir()
+    (project.path / "split.toml").rename(sub / "split.toml")
+    (sub / "test_relative.py").write_text(
+        "from pytest_runguard.strategies import simulations, variant_weights\n"
+        "from hypothesis import given, settings\n"
+        "@settings(max_examples=3, database=None, deadline=None)\n"
+        '@given(sim=simulations("split.toml", world={},\n'
+        '       weights=variant_weights("split.toml", "draft")))\n'
+        "def test_drawn(sim):\n"
+        '    assert "draft" in sim.config.functions\n'
+    )
+    # Run from the project root: the path is the test module's, not the cwd's.
+    result = project.runpytest(*FLAGS, "budget/test_relative.py")
+    result.assert_outcomes(passed=1)
