@@ -9,16 +9,20 @@ concurrent calls overlap in virtual time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from simulator.errors import UsageError
 from simulator.failures import Failure
 from simulator.responses import aiterate, iterate
+from simulator.timeline import drive, run_blocking
 
 if TYPE_CHECKING:
     from simulator.simulation import Simulation
+
+_R = TypeVar("_R")
 
 #: Request options that change what the gateway does and that the
 #: simulator does not model yet; they are refused, never ignored.
@@ -47,6 +51,13 @@ def _refuse_unsimulated(options: Mapping[str, Any]) -> None:
             "runguard: the gateway's inference cache (`cache_options.enabled`) "
             "is not simulated yet"
         )
+
+
+def _blocking(fn: Callable[..., _R], clock: Any) -> Callable[..., _R]:
+    def call(*args: Any, **kwargs: Any) -> _R:
+        return run_blocking(clock, functools.partial(fn, *args, **kwargs))
+
+    return call
 
 
 class _Base:
@@ -105,8 +116,15 @@ class SimulatedGateway(_Base):
             _refuse_unsimulated(options)
         sim = self._sim
         clock = sim.clock
+        # the common case calls the gateway directly; with limits declared
+        # the same call runs on a private virtual-time loop
+        run = (
+            sim.gateway.inference
+            if sim.engine.admission is None
+            else _blocking(sim.gateway.inference, clock)
+        )
         try:
-            result, end = sim.gateway.inference(
+            result, end = run(
                 clock.now,
                 input=input,
                 function_name=function_name,
@@ -162,17 +180,20 @@ class AsyncSimulatedGateway(_Base):
     """Drop-in for ``tensorzero.AsyncTensorZeroGateway``; run agents that
     use it with ``sim.run(...)``."""
 
-    async def _wait_until(self, end: float) -> None:
-        sim = self._sim
+    def _check_loop(self) -> None:
+        # checked before anything runs, so a refused call writes nothing
         loop = asyncio.get_running_loop()
-        if getattr(loop, "virtual_clock", None) is not sim.clock:
+        if getattr(loop, "virtual_clock", None) is not self._sim.clock:
             raise UsageError(
-                "runguard: the async client must run on the simulation's loop; "
-                "call sim.run(agent(...)) instead of asyncio.run(...)"
+                "runguard: the async client must run on the simulation's "
+                "virtual-time loop; call sim.run(agent(...)) instead of "
+                "asyncio.run(...) or a test framework's own event loop"
             )
+
+    async def _wait_until(self, end: float) -> None:
         # NOTE: sleep even for zero so concurrent agents interleave the way
         # they would around a real network await.
-        await asyncio.sleep(max(0.0, end - sim.clock.now))
+        await asyncio.sleep(max(0.0, end - self._sim.clock.now))
 
     async def inference(
         self,
@@ -189,23 +210,29 @@ class AsyncSimulatedGateway(_Base):
         tags: dict[str, str] | None = None,
         **options: Any,
     ) -> Any:
+        self._check_loop()
         if options:
             _refuse_unsimulated(options)
         sim = self._sim
         start = sim.clock.now
+        call = functools.partial(
+            sim.gateway.inference,
+            start,
+            input=input,
+            function_name=function_name,
+            model_name=model_name,
+            episode_id=episode_id,
+            namespace=namespace,
+            stream=stream,
+            params=params,
+            variant_name=variant_name,
+            tags=tags,
+        )
         try:
-            result, end = sim.gateway.inference(
-                start,
-                input=input,
-                function_name=function_name,
-                model_name=model_name,
-                episode_id=episode_id,
-                namespace=namespace,
-                stream=stream,
-                params=params,
-                variant_name=variant_name,
-                tags=tags,
-            )
+            if sim.engine.admission is None:
+                result, end = call()
+            else:
+                result, end = await drive(call, sim.clock)
         except Failure as err:
             await self._wait_until(getattr(err, "at", start))
             raise err.to_tensorzero() from None
@@ -225,6 +252,7 @@ class AsyncSimulatedGateway(_Base):
         internal: bool | None = None,
         tags: dict[str, str] | None = None,
     ) -> Any:
+        self._check_loop()
         sim = self._sim
         start = sim.clock.now
         try:

@@ -12,19 +12,23 @@ and mixture-of-N candidates start together (the variant's evaluator or
 fuser starts when the last candidate ends).  Timeouts compare that
 timeline with the provider, model and variant ``timeouts``.
 
-Every provider attempt goes through :meth:`Engine.admit` first: the one
-place a rate limiter can delay or refuse a call.
+When the config's ``[rate_limiting]`` or the world's ``rate_limits``
+declare a limit, every provider attempt goes through
+:class:`simulator.admission.Admission` first, and inferences and fan-out
+candidates run side by side in virtual-time order (``simulator.timeline``);
+with no limits the engine runs each inference straight through.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from simulator.admission import Admission
 from simulator.config.model import (
     BestOfNVariant,
     ChainOfThoughtVariant,
@@ -37,6 +41,7 @@ from simulator.config.model import (
     RetryConfig,
     Timeouts,
 )
+from simulator.contextwindow import error_body, exceeds
 from simulator.failures import (
     AllCandidatesFailed,
     AllModelProvidersFailed,
@@ -48,6 +53,7 @@ from simulator.failures import (
     RequestError,
     VariantTimeout,
 )
+from simulator.gateway_limits import GatewayLimits
 from simulator.ledger import Ledger
 from simulator.outputs import chat_text, example_json, schema_example
 from simulator.pricing import (
@@ -57,10 +63,22 @@ from simulator.pricing import (
     table_rates,
     usage_values,
 )
-from simulator.prompts import PromptCounter, serialized_input_tokens
+from simulator.prompts import (
+    Prompt,
+    PromptCounter,
+    Rendered,
+    candidate_text,
+    for_provider,
+    judge_prompt,
+    provider_json_rule,
+    serialized_input_tokens,
+)
+from simulator.ratelimits import world_declares_limits
 from simulator.rng import Sampler, UniformStream, generator, sampler
 from simulator.sampling import VariantSampler
+from simulator.timeline import run_concurrently
 from simulator.tokens import MESSAGE_TOKENS, text_tokens
+from simulator.usage import cache_read_default
 from simulator.world import World
 
 INF = math.inf
@@ -80,13 +98,6 @@ _KIND_STATUS = {
     TIMEOUT: 408,
 }
 
-#: The best-of-N evaluator's instructions and the candidate list's fixed
-#: text (``t0:best_of_n_evaluator_system`` / ``..._candidates``), in tokens.
-EVALUATOR_SYSTEM_TOKENS = text_tokens("x" * 980)
-FUSER_SYSTEM_TOKENS = text_tokens("x" * 860)
-CANDIDATE_LIST_TOKENS = text_tokens("x" * 140)
-#: ``N: [{"type":"text","text":"..."}]\n------\n`` around one candidate
-CANDIDATE_WRAP_TOKENS = 10
 #: The DICL default system instructions.
 DICL_SYSTEM_TOKENS = text_tokens("x" * 620)
 
@@ -139,8 +150,14 @@ class ProviderPlan:
     invalid_draws: UniformStream | None
     embedding: bool = False
     position: int = 0
+    #: is a 429 answer billed (world ``bill_rate_limited``)?
+    bill_rate_limited: bool = False
+    #: the cache-read count a response reports with no hit (0 or None)
+    cache_default: int | None = None
     #: no cached/reasoning/cache-write counts: the cost is a linear formula
     simple: bool = False
+    #: how the provider adds the JSON instruction (``prompts.provider_json_rule``)
+    json_rule: int = 0
 
     def __post_init__(self) -> None:
         self.simple = (
@@ -214,6 +231,7 @@ class Context:
         "params",
         "streaming",
         "prompt_cache",
+        "tags",
     )
 
     def __init__(
@@ -225,6 +243,7 @@ class Context:
         inp: Mapping[str, Any],
         params: Mapping[str, Any] | None,
         streaming: bool,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.function = function
         self.variant = variant
@@ -234,7 +253,9 @@ class Context:
         self.params = params
         self.streaming = streaming
         #: prompt tokens per counter, so fan-outs render the input once
-        self.prompt_cache: dict[int, int] = {}
+        self.prompt_cache: dict[int, Any] = {}
+        #: the request's tags (the scope of ``[rate_limiting]`` rules)
+        self.tags = tags
 
 
 @dataclass
@@ -289,6 +310,17 @@ class Engine:
         self._models: dict[str, ModelPlan] = {}
         self._embeddings: dict[str, ModelPlan] = {}
         self._backoff = UniformStream(generator(seed, "backoff"))
+        limiting = config.rate_limiting
+        gateway_limits = (
+            GatewayLimits(limiting) if limiting.enabled and limiting.rules else None
+        )
+        #: set only when a limit is declared: then attempts are admitted in
+        #: virtual-time order and fan-outs run side by side
+        self.admission: Admission | None = (
+            Admission(gateway_limits, world, ledger)
+            if gateway_limits is not None or world_declares_limits(world.to_dict())
+            else None
+        )
         self.functions: dict[str, FunctionPlan] = {
             name: self._function_plan(fn) for name, fn in config.functions.items()
         }
@@ -388,6 +420,9 @@ class Engine:
                 else None
             ),
             embedding=embedding,
+            json_rule=provider_json_rule(provider.type),
+            cache_default=cache_read_default(provider.type, embedding=embedding),
+            bill_rate_limited=bool(settings.get("bill_rate_limited", False)),
         )
 
     def model_plan(self, name: str) -> ModelPlan:
@@ -507,14 +542,6 @@ class Engine:
             tool_call = (tool.model_name or tool.name, args)
         return FunctionPlan(fn, VariantSampler(fn), variants, json_example, tool_call)
 
-    # -- the one admission point -------------------------------------------
-
-    def admit(self, start_s: float, provider: ProviderPlan, input_tokens: int) -> float:
-        """When an attempt may start.  Rate limits plug in here: they may
-        return a later time or raise :class:`simulator.failures.
-        RateLimitExceeded`."""
-        return start_s
-
     # -- provider attempts and routing ---------------------------------------
 
     def _call_model(
@@ -525,7 +552,7 @@ class Engine:
         t: float,
         deadline: float,
         deadline_error: Failure | None,
-        prompt: int,
+        prompt: Prompt,
         extra: int,
         out_cap: int | None,
     ) -> Call:
@@ -534,14 +561,28 @@ class Engine:
         model_deadline = t + (mp.stream_timeout_s if streaming else mp.timeout_s)
         errors: list[tuple[str, Failure]] = []
         ledger_append = self.ledger.append
+        admission = self.admission
+        borrow = None
         for pp in mp.providers:
+            sent, roles = for_provider(prompt, pp.json_rule)
             in_tokens = (
-                prompt if pp.input_tokens is None else pp.input_tokens.draw()
+                sent if pp.input_tokens is None else pp.input_tokens.draw()
             ) + extra
-            start = self.admit(t, pp, in_tokens)
-            kind, status = pp.next_outcome()
-            latency = pp.latency.draw()
-            if kind == OK and in_tokens > pp.context_window:
+            start = t
+            if admission is None:
+                kind, status = pp.next_outcome()
+                latency = pp.latency.draw()
+            else:
+                try:
+                    kind, status, latency, borrow = admission.admit(
+                        t, pp, mp, in_tokens, out_cap, ctx, role
+                    )
+                except Failure as refused:
+                    # not sent: the routing loop moves on at once
+                    errors.append((pp.name, refused))
+                    continue
+            too_long = exceeds(pp.context_window, in_tokens, out_cap)
+            if kind == OK and too_long:
                 kind, status = CLIENT_ERROR, 400
             natural = INF if kind == TIMEOUT else start + latency
             provider_cut = start + (pp.stream_timeout_s if streaming else pp.timeout_s)
@@ -554,7 +595,7 @@ class Engine:
                 ledger_append(
                     start, end, ctx.function, ctx.variant, ctx.episode_id,
                     ctx.inference_id, mp.name, pp.name, role, in_tokens, out,
-                    cost, TIMEOUT, 408, pp.bill_timeouts,
+                    cost, TIMEOUT, 408, pp.bill_timeouts, roles,
                 )  # fmt: skip
                 t = end
                 if end == deadline and deadline_error is not None:
@@ -595,38 +636,36 @@ class Engine:
                 if out_cap is not None and out > out_cap:
                     out = out_cap
                 cached, reported, billed = self._ok_cost(pp, in_tokens, out)
+                if borrow is not None:
+                    assert admission is not None and admission.gateway is not None
+                    admission.gateway.settle(
+                        borrow,
+                        natural,
+                        in_tokens + out,
+                        # the gateway rounds the reported cost up to nano-USD
+                        None if reported is None else -(-reported // 1_000_000_000),
+                    )
                 row = ledger_append(
                     start, natural, ctx.function, ctx.variant, ctx.episode_id,
                     ctx.inference_id, mp.name, pp.name, role, in_tokens, out,
-                    billed, OK, 200, True,
+                    billed, OK, 200, True, roles,
                 )  # fmt: skip
                 invalid = pp.invalid_draws is not None and (
                     pp.invalid_draws.next() < pp.invalid_rate
                 )
                 return Call(row, in_tokens, out, cached, reported, natural, invalid)
-            billed_flag = pp.bill_failed and kind != RATE_LIMITED
+            billed_flag = (
+                pp.bill_rate_limited if kind == RATE_LIMITED else pp.bill_failed
+            )
             cost = self._cost(pp, in_tokens, 0)[1] if billed_flag else 0
             ledger_append(
                 start, natural, ctx.function, ctx.variant, ctx.episode_id,
                 ctx.inference_id, mp.name, pp.name, role, in_tokens, 0,
-                cost, kind, status, billed_flag,
+                cost, kind, status, billed_flag, roles,
             )  # fmt: skip
             t = natural
-            if in_tokens > pp.context_window and kind == CLIENT_ERROR and status == 400:
-                body = json.dumps(
-                    {
-                        "error": {
-                            "message": (
-                                f"This model's maximum context length is "
-                                f"{pp.context_window} tokens. However, your messages "
-                                f"resulted in {in_tokens} tokens."
-                            ),
-                            "type": "invalid_request_error",
-                            "code": "context_length_exceeded",
-                        }
-                    },
-                    separators=(",", ":"),
-                )
+            if too_long and kind == CLIENT_ERROR and status == 400:
+                body = error_body(pp.context_window, in_tokens, out_cap)
             else:
                 body = _error_body(kind, status)
             errors.append((pp.name, ProviderError(pp.type, status, body)))
@@ -645,11 +684,11 @@ class Engine:
                 a_in, a_out = formula.linear
                 atto = in_tokens * a_in + out * a_out
                 if atto >= 0:
-                    return None, atto, atto_to_nano(atto)
+                    return pp.cache_default, atto, atto_to_nano(atto)
             elif formula is None and pp.table is not None:
                 t = pp.table
                 nano = atto_to_nano(in_tokens * t.input_atto + out * t.output_atto)
-                return None, None, nano
+                return pp.cache_default, None, nano
         cached = 0 if pp.cached is None else min(int(pp.cached.draw()), in_tokens)
         values = usage_values(
             in_tokens,
@@ -666,7 +705,7 @@ class Engine:
             billed = atto_to_nano(pp.table.atto(values))
         else:
             billed = None
-        return (cached if pp.cached is not None else None), reported, billed
+        return (cached if pp.cached is not None else pp.cache_default), reported, billed
 
     def _cost(
         self, pp: ProviderPlan, in_tokens: int, out: int
@@ -697,7 +736,7 @@ class Engine:
         t: float,
         deadline: float,
         deadline_error: Failure | None,
-        prompt: int,
+        prompt: Prompt,
         extra: int,
         out_cap: int | None,
     ) -> Call:
@@ -727,11 +766,19 @@ class Engine:
 
     # -- variants ------------------------------------------------------------
 
-    def _prompt(self, ctx: Context, counter: PromptCounter) -> int:
+    def _prompt(self, ctx: Context, counter: PromptCounter) -> Prompt:
         key = id(counter)
-        found = ctx.prompt_cache.get(key)
+        found: Prompt | None = ctx.prompt_cache.get(key)
         if found is None:
-            found = counter.count(ctx.inp)
+            found = counter.prompt(ctx.inp)
+            ctx.prompt_cache[key] = found
+        return found
+
+    def _rendered(self, ctx: Context, counter: PromptCounter) -> Rendered:
+        key = -2 - id(counter)
+        found: Rendered | None = ctx.prompt_cache.get(key)
+        if found is None:
+            found = counter.render(ctx.inp)
             ctx.prompt_cache[key] = found
         return found
 
@@ -833,30 +880,61 @@ class Engine:
             t,
             deadline,
             deadline_error,
-            serialized,
+            Prompt(serialized, "", serialized, ""),
             0,
             None,
         )
         retrieved = min(vp.k, vp.pool_size)
         examples = 0
+        shown = 0
         for _ in range(retrieved):
             distance = vp.distances.draw()
             if vp.max_distance is None or distance <= vp.max_distance:
                 examples += int(vp.example_tokens.draw())
+                shown += 1
         # Without examples the input messages go as they are; with examples
         # the current input is serialized into the final user message.
-        base = (
-            DICL_SYSTEM_TOKENS + MESSAGE_TOKENS + serialized
-            if examples
-            else (
-                DICL_SYSTEM_TOKENS + self._prompt(ctx, vp.counter)  # type: ignore[arg-type]
-            )
-        )
+        base: Prompt
+        if examples:
+            tokens = DICL_SYSTEM_TOKENS + MESSAGE_TOKENS + serialized
+            roles = "system" + ",user,assistant" * shown + ",user"
+            base = Prompt(tokens, roles, tokens, roles)
+        else:
+            plain = self._prompt(ctx, vp.counter)  # type: ignore[arg-type]
+            roles = plain.roles
+            if not roles.startswith("system"):
+                roles = "system," + roles if roles else "system"
+            tokens = DICL_SYSTEM_TOKENS + plain.tokens
+            base = Prompt(tokens, roles, tokens, roles)
         call = self._call_with_retries(
             vp.model, vp.retries, ctx, role, emb.end, deadline, deadline_error,
             base, examples, self._out_cap(vp, params),
         )  # fmt: skip
         return VariantResult(vp.model.name, call, [emb, call], call.end)
+
+    def _candidate_answers(
+        self, fp: FunctionPlan, survivors: list[VariantResult]
+    ) -> list[str]:
+        """Each surviving candidate's output as the candidate list shows it:
+        a chat answer's content blocks as JSON, a JSON answer's raw text
+        (an unparseable one is left out)."""
+        answers = []
+        for result in survivors:
+            out = self.output(fp, result)
+            if out.raw_json is not None:
+                if out.parsed_ok:
+                    answers.append(out.raw_json)
+            elif out.tool is not None:
+                name, args = out.tool
+                answers.append(
+                    json.dumps(
+                        [{"type": "tool_call", "name": name, "arguments": args}],
+                        separators=(",", ":"),
+                    )
+                )
+            else:
+                answers.append(candidate_text(out.text or ""))
+        return answers
 
     def _run_fan_out(
         self,
@@ -872,19 +950,35 @@ class Engine:
         survivors: list[VariantResult] = []
         errors: list[tuple[str, Failure]] = []
         end = t
-        for i, name in enumerate(vp.candidates):
-            cvp = fp.variants[name]
-            try:
-                # request-level params are not forwarded to candidates
-                result = self.run_variant(
-                    fp, cvp, ctx, t, "candidate", None, deadline, deadline_error
-                )
-            except Failure as err:
-                if err is deadline_error:
-                    raise
-                at = getattr(err, "at", t)
-                end = max(end, at)
-                errors.append((f"candidates[{i}] ({name})", err))
+
+        def candidate(name: str) -> Callable[[], VariantResult | Failure]:
+            def run() -> VariantResult | Failure:
+                try:
+                    # request-level params are not forwarded to candidates
+                    return self.run_variant(
+                        fp, fp.variants[name], ctx, t, "candidate", None,
+                        deadline, deadline_error,
+                    )  # fmt: skip
+                except Failure as err:
+                    return err
+
+            return run
+
+        runs = [candidate(name) for name in vp.candidates]
+        # with limits declared the candidates run side by side in virtual
+        # time; otherwise one after the other (lazily, so a variant timeout
+        # stops the rest as before)
+        outcomes: Iterable[VariantResult | Failure] = (
+            run_concurrently(runs)
+            if self.admission is not None
+            else (run() for run in runs)
+        )
+        for i, (name, result) in enumerate(zip(vp.candidates, outcomes, strict=True)):
+            if isinstance(result, Failure):
+                if result is deadline_error:
+                    raise result
+                end = max(end, getattr(result, "at", t))
+                errors.append((f"candidates[{i}] ({name})", result))
                 continue
             end = max(end, result.end)
             survivors.append(result)
@@ -897,16 +991,17 @@ class Engine:
             only = survivors[0]
             return VariantResult(only.model, only.answer, calls, end)
         best_of_n = vp.kind == "best_of_n"
-        listing = CANDIDATE_LIST_TOKENS + sum(
-            r.calls[-1].output_tokens + CANDIDATE_WRAP_TOKENS for r in survivors
+        prompt = judge_prompt(
+            self._rendered(ctx, vp.judge_counter),
+            self._candidate_answers(fp, survivors),
+            fuser=not best_of_n,
+            json_on=vp.judge_counter.json_on,
         )
-        system = EVALUATOR_SYSTEM_TOKENS if best_of_n else FUSER_SYSTEM_TOKENS
-        prompt = self._prompt(ctx, vp.judge_counter) + system + MESSAGE_TOKENS
         assert vp.choice_draws is not None
         try:
             judge = self._call_with_retries(
                 vp.judge, vp.retries, ctx, "evaluator" if best_of_n else "fuser",
-                end, deadline, deadline_error, prompt + listing, 0, vp.max_tokens,
+                end, deadline, deadline_error, prompt, 0, vp.max_tokens,
             )  # fmt: skip
         except Failure as err:
             if err is deadline_error:

@@ -30,6 +30,8 @@ from simulator.ids import IdMaker, InvalidId, parse_uuid, validate_episode_id
 from simulator.ledger import Ledger
 from simulator.pricing import ATTO_PER_USD
 from simulator.responses import make_chunks, make_response, make_usage
+from simulator.streamingtimeouts import refuse_ttft, ttft_keys
+from simulator.validation import InputValidator
 
 _REAL_TIME = _time.time
 
@@ -70,6 +72,14 @@ class Gateway:
         self.targets: dict[UUID, InferenceTarget] = {}
         self.episodes: dict[UUID, float] = {}
         self._model_functions: dict[str, FunctionPlan] = {}
+        #: compiled once: the input checks of every function
+        self.validators = {
+            name: InputValidator(fp.config) for name, fp in engine.functions.items()
+        }
+        self._no_schemas = InputValidator()
+        self._ttft = {
+            name: ttft_keys(config, fp.config) for name, fp in engine.functions.items()
+        }
 
     # -- inference -------------------------------------------------------------
 
@@ -145,6 +155,7 @@ class Gateway:
             except InvalidId as exc:
                 raise RequestError(400, exc.message) from None
         inference_id = self.ids.uuid7(now_unix)
+        self.validators.get(fn.name, self._no_schemas).validate(input)
         if variant_name is not None:
             if variant_name not in fp.variants:
                 raise RequestError(404, f"Unknown variant: {variant_name}")
@@ -154,7 +165,12 @@ class Gateway:
                 raise RequestError(500, f"Function `{fn.name}` has no variants")
             order = fp.sampler.order(episode, namespace)
         streaming = bool(stream)
-        ctx = Context(fn.name, "", episode, inference_id, input, params, streaming)
+        if streaming:
+            keys = self._ttft.get(fn.name)
+            refuse_ttft(ttft_keys(self.config, fn) if keys is None else keys)
+        ctx = Context(
+            fn.name, "", episode, inference_id, input, params, streaming, tags
+        )
         errors: list[tuple[str, Failure]] = []
         t = start
         engine = self.engine

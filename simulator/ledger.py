@@ -49,6 +49,10 @@ class LedgerRow(NamedTuple):
     #: counted in the ``usage`` of the response the agent received
     counted: bool
     priced: bool
+    #: how many messages the request carried (system prompt included; 0
+    #: for an embedding) and their roles, e.g. ``"system,user,assistant"``
+    messages: int = 0
+    roles: str = ""
 
 
 FIELDS = LedgerRow._fields
@@ -89,6 +93,22 @@ class InferenceRecord:
     error: str | None = None
 
 
+class GatewayRefusal(NamedTuple):
+    """An attempt the gateway's ``[rate_limiting]`` refused before sending
+    it: no provider call, so not a ledger row."""
+
+    time_s: float
+    function: str
+    variant: str
+    episode_id: str
+    inference_id: str
+    model: str
+    provider: str
+    role: str
+    status: int
+    message: str
+
+
 class Ledger:
     """Append-only record of provider attempts and inferences."""
 
@@ -110,8 +130,12 @@ class Ledger:
         self.billed: list[bool] = []
         self.counted: list[bool] = []
         self.priced: list[bool] = []
+        self.messages: list[int] = []
+        self.roles: list[str] = []
         # one inference per entry, columnar like the rows
         self._inf: list[tuple[Any, ...]] = []
+        #: attempts the gateway's own rate limits refused (not sent)
+        self.refusals: list[GatewayRefusal] = []
         self._billed_nano = 0
         self._unpriced = 0
         self._reported_atto: int | None = 0
@@ -135,8 +159,10 @@ class Ledger:
         outcome: str,
         status: int,
         billed: bool,
+        roles: str = "",
     ) -> int:
-        """Add one attempt; returns its row index (``seq``)."""
+        """Add one attempt; returns its row index (``seq``).  ``roles`` are
+        the request's message roles, comma-separated."""
         seq = len(self.start_s)
         self.start_s.append(start_s)
         self.end_s.append(end_s)
@@ -156,12 +182,42 @@ class Ledger:
         self.counted.append(False)
         priced = cost_nanousd is not None
         self.priced.append(priced)
+        self.messages.append(roles.count(",") + 1 if roles else 0)
+        self.roles.append(roles)
         if billed:
             if priced:
                 self._billed_nano += cost_nanousd  # type: ignore[operator]
             else:
                 self._unpriced += 1
         return seq
+
+    def add_refusal(
+        self,
+        time_s: float,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        model: str,
+        provider: str,
+        role: str,
+        status: int,
+        message: str,
+    ) -> None:
+        self.refusals.append(
+            GatewayRefusal(
+                time_s,
+                function,
+                variant,
+                str(episode_id),
+                str(inference_id),
+                model,
+                provider,
+                role,
+                status,
+                message,
+            )  # fmt: skip
+        )
 
     def add_inference(
         self,
@@ -300,6 +356,45 @@ class Ledger:
             groups.setdefault(str(value), []).append(i)
         return {key: self.totals(rows) for key, rows in groups.items()}
 
+    # -- concurrency ----------------------------------------------------------
+
+    def count(self, **where: Any) -> int:
+        """Rows whose columns equal the given values, e.g.
+        ``count(outcome="rate_limited")`` or ``count(status=429, billed=False)``."""
+        for column in where:
+            if column not in FIELDS or column == "seq":
+                raise UsageError(
+                    f"runguard: cannot count ledger rows by {column!r}; use one of "
+                    + ", ".join(f for f in FIELDS if f != "seq")
+                )
+        columns = [(getattr(self, c), v) for c, v in where.items()]
+        return sum(
+            1
+            for i in range(len(self))
+            if all(values[i] == wanted for values, wanted in columns)
+        )
+
+    def count_429(self) -> int:
+        """Every 429 of the run: provider attempts answered 429 plus
+        attempts the gateway's own rate limits refused."""
+        return self.status.count(429) + sum(1 for r in self.refusals if r.status == 429)
+
+    def max_in_flight(self) -> int:
+        """The most provider attempts in flight at one virtual instant (an
+        attempt occupies ``[start_s, end_s)``)."""
+        events = sorted(
+            [(end, 0) for end in self.end_s] + [(start, 1) for start in self.start_s]
+        )
+        most = current = 0
+        for _, is_start in events:
+            if is_start:
+                current += 1
+                if current > most:
+                    most = current
+            else:
+                current -= 1
+        return most
+
     # -- reading rows ---------------------------------------------------------
 
     def row(self, i: int) -> LedgerRow:
@@ -322,6 +417,8 @@ class Ledger:
             self.billed[i],
             self.counted[i],
             self.priced[i],
+            self.messages[i],
+            self.roles[i],
         )
 
     def rows(self) -> list[LedgerRow]:
@@ -338,6 +435,10 @@ class Ledger:
         h = hashlib.sha256()
         for line in self._lines():
             h.update(line.encode())
+            h.update(b"\n")
+        # refusals exist only under rate limits, so other digests are unchanged
+        for refusal in self.refusals:
+            h.update(json.dumps({"refusal": refusal._asdict()}).encode())
             h.update(b"\n")
         return h.hexdigest()
 

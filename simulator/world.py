@@ -20,6 +20,10 @@ keys are refused.  ``docs/world.md`` is the full reference; in short::
     raw_usage = {}                 # {cached_tokens, reasoning_tokens,
                                    #  cache_write_tokens}
     invalid_answer_rate = 0.0      # share of unusable JSON answers
+    bill_rate_limited = false      # provider 429 answers billed?
+    rate_limits = {}               # provider limits: {requests_per_minute,
+                                   #  tokens_per_minute, pool,
+                                   #  refusal_latency_s, count_refused}
 
     [models."openai::gpt-4o-mini"] # the name a variant's `model` uses
     outcomes = ["ok", 429, "server_error", "timeout"]  # then failure_rates
@@ -103,6 +107,8 @@ _BEHAVIOUR_KEYS = (
     "context_window",
     "raw_usage",
     "invalid_answer_rate",
+    "bill_rate_limited",
+    "rate_limits",
 )
 _EMBEDDING_KEYS = (
     "input_tokens",
@@ -111,6 +117,15 @@ _EMBEDDING_KEYS = (
     "failure_rates",
     "bill_failed",
     "bill_timeouts",
+    "bill_rate_limited",
+    "rate_limits",
+)
+_RATE_LIMIT_KEYS = (
+    "requests_per_minute",
+    "tokens_per_minute",
+    "pool",
+    "refusal_latency_s",
+    "count_refused",
 )
 _TOP_KEYS = (
     "price_date",
@@ -247,6 +262,21 @@ class _Checker:
         if sum(table.values()) > 1:
             raise self.fail(key, "the rates add up to more than 1", "lower them")
 
+    def rate_limits(self, value: Any, key: str) -> None:
+        table = self.table(value, key)
+        self.keys(table, key, _RATE_LIMIT_KEYS)
+        for name in ("requests_per_minute", "tokens_per_minute"):
+            if name in table:
+                self.number(table[name], f"{key}.{name}", low=1, integer=True)
+        if "refusal_latency_s" in table:
+            self.number(table["refusal_latency_s"], f"{key}.refusal_latency_s")
+        if "count_refused" in table:
+            self.boolean(table["count_refused"], f"{key}.count_refused")
+        if "pool" in table and not isinstance(table["pool"], str):
+            raise self.fail(
+                f"{key}.pool", f"expected a string, got {table['pool']!r}", "quote it"
+            )
+
     def raw_usage(self, value: Any, key: str) -> None:
         table = self.table(value, key)
         self.keys(table, key, RAW_USAGE_KEYS)
@@ -264,8 +294,10 @@ class _Checker:
                 self.outcomes(v, where)
             elif name == "failure_rates":
                 self.rates(v, where)
-            elif name in ("bill_failed", "bill_timeouts"):
+            elif name in ("bill_failed", "bill_timeouts", "bill_rate_limited"):
                 self.boolean(v, where)
+            elif name == "rate_limits":
+                self.rate_limits(v, where)
             elif name == "context_window":
                 self.number(v, where, low=1, integer=True)
             elif name == "raw_usage":
