@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from minijinja import Environment
 
@@ -28,6 +28,21 @@ from simulator.tokens import (
 
 _ROLES = ("user", "assistant")
 
+JSON_INSTRUCTION = "Respond using JSON."
+#: Provider types whose request builder adds :data:`JSON_INSTRUCTION` to the
+#: system prompt for ``json_mode = "on"`` when neither the system prompt nor
+#: the messages mention JSON (``providers/openai/mod.rs``
+#: ``prepare_system_or_developer_message`` and its copies); with no system
+#: prompt they send the instruction alone as one.
+JSON_INSTRUCTION_PROVIDERS = frozenset(
+    {"openai", "azure", "deepseek", "groq", "openrouter", "hyperbolic", "sglang", "tgi"}
+)
+#: xAI adds it only to an existing system prompt.
+JSON_INSTRUCTION_SYSTEM_ONLY = frozenset({"xai"})
+#: Anthropic instead ends the conversation with an assistant message that
+#: opens the JSON answer (``prefill_json_message``): its characters.
+_ANTHROPIC_PREFILL_CHARS = 29
+
 
 def _field(block: Any, name: str, default: Any = None) -> Any:
     if isinstance(block, Mapping):
@@ -35,11 +50,93 @@ def _field(block: Any, name: str, default: Any = None) -> Any:
     return getattr(block, name, default)
 
 
+class Prompt(NamedTuple):
+    """One request's prompt as a provider receives it: its tokens and the
+    roles of its messages (system prompt included), plain and with the JSON
+    instruction of ``json_mode = "on"`` (equal when it does not apply)."""
+
+    tokens: int
+    roles: str
+    json_tokens: int
+    json_roles: str
+    #: the variant asks for ``json_mode = "on"``
+    json_on: bool = False
+
+    def plus(self, tokens: int) -> Prompt:
+        return self._replace(
+            tokens=self.tokens + tokens, json_tokens=self.json_tokens + tokens
+        )
+
+
+def provider_json_rule(provider_type: str) -> int:
+    """0: nothing added; 1: the JSON instruction; 2: the instruction, only
+    to an existing system prompt; 3: Anthropic's assistant prefill."""
+    if provider_type in JSON_INSTRUCTION_PROVIDERS:
+        return 1
+    if provider_type in JSON_INSTRUCTION_SYSTEM_ONLY:
+        return 2
+    if provider_type == "anthropic":
+        return 3
+    return 0
+
+
+def make_prompt(
+    system: str | None,
+    body_tokens: int,
+    body_roles: tuple[str, ...],
+    *,
+    json_on: bool,
+    json_hint: bool,
+) -> Prompt:
+    """The prompt of a system text (or none) and messages already counted."""
+    roles = ",".join(body_roles)
+    tokens = REQUEST_TOKENS + body_tokens
+    if system is not None:
+        tokens += MESSAGE_TOKENS + text_tokens(system)
+        roles = "system," + roles if roles else "system"
+    if not json_on:
+        return Prompt(tokens, roles, tokens, roles)
+    if system is None:
+        with_json = tokens + MESSAGE_TOKENS + text_tokens(JSON_INSTRUCTION)
+        json_roles = "system," + roles if roles else "system"
+        # the no-system case is told apart by the roles
+        return Prompt(tokens, roles, with_json, json_roles, True)
+    if json_hint or "json" in system.lower():
+        return Prompt(tokens, roles, tokens, roles, True)
+    prefixed = f"{JSON_INSTRUCTION}\n\n{system}"
+    with_json = tokens - text_tokens(system) + text_tokens(prefixed)
+    return Prompt(tokens, roles, with_json, roles, True)
+
+
+def for_provider(prompt: Prompt, rule: int) -> tuple[int, str]:
+    """(tokens, roles) of ``prompt`` sent through a provider of this rule."""
+    if rule == 0 or (rule == 2 and prompt.json_roles != prompt.roles):
+        return prompt.tokens, prompt.roles
+    if rule == 3:
+        if not prompt.json_on:
+            return prompt.tokens, prompt.roles
+        prefill = MESSAGE_TOKENS + (_ANTHROPIC_PREFILL_CHARS + 3) // 4
+        return prompt.tokens + prefill, prompt.roles + ",assistant"
+    return prompt.json_tokens, prompt.json_roles
+
+
+class Rendered(NamedTuple):
+    """An input rendered with one variant's templates."""
+
+    #: the system prompt's text, ``None`` when no system message is sent
+    system: str | None
+    #: tokens of the messages after the system prompt
+    body_tokens: int
+    body_roles: tuple[str, ...]
+    #: some message text mentions "json" (any case)
+    json_hint: bool
+
+
 class PromptCounter:
     """Counts the prompt tokens of an input rendered with one variant's
     templates (or none)."""
 
-    __slots__ = ("_env", "_names")
+    __slots__ = ("_env", "_names", "json_on")
 
     def __init__(self, inner: ChatCompletionConfig | None) -> None:
         templates = {} if inner is None else dict(inner.templates)
@@ -49,15 +146,19 @@ class PromptCounter:
             if templates
             else None
         )
+        self.json_on = inner is not None and inner.json_mode == "on"
 
-    def _render(self, name: str, context: Mapping[str, Any]) -> int:
+    def _render_text(self, name: str, context: Mapping[str, Any]) -> str:
         assert self._env is not None
         try:
-            return text_tokens(self._env.render_template(name, **context))
+            return str(self._env.render_template(name, **context))
         except Exception as exc:  # minijinja raises its own error types
             raise RequestError(
                 400, f"Error rendering template `{name}`: {exc}"
             ) from None
+
+    def _render(self, name: str, context: Mapping[str, Any]) -> int:
+        return text_tokens(self._render_text(name, context))
 
     def _text(self, role: str, text: Any) -> int:
         if role in self._names:
@@ -107,23 +208,33 @@ class PromptCounter:
             return value_tokens(_field(block, "data"))
         raise RequestError(400, f"Unknown content block type: {kind}")
 
-    def count(self, inp: Mapping[str, Any]) -> int:
-        """Tokens of the rendered conversation, system prompt included."""
+    def _system(self, system: Any) -> str | None:
+        names = self._names
+        if system is not None:
+            if isinstance(system, str) and "system" not in names:
+                return system
+            if isinstance(system, str):
+                return self._render_text("system", {"system_text": system})
+            if "system" in names and isinstance(system, Mapping):
+                return self._render_text("system", system)
+            raise RequestError(
+                400,
+                "Message has non-string content but there is no template for "
+                "role system.",
+            )
+        if "system" in names:
+            # the gateway renders a legacy system template with a null text
+            return self._render_text("system", {"system_text": None})
+        return None
+
+    def render(self, inp: Mapping[str, Any]) -> Rendered:
+        """The rendered system prompt and the counted messages."""
         if not isinstance(inp, Mapping):
             raise RequestError(400, "`input` must be an object with `messages`")
-        total = REQUEST_TOKENS
-        system = inp.get("system")
-        if system is not None:
-            if isinstance(system, str) and "system" not in self._names:
-                total += MESSAGE_TOKENS + text_tokens(system)
-            elif isinstance(system, str):
-                total += MESSAGE_TOKENS + self._render(
-                    "system", {"system_text": system}
-                )
-            else:
-                total += MESSAGE_TOKENS + self._arguments("system", system)
-        elif "system" in self._names:
-            total += MESSAGE_TOKENS + self._render("system", {})
+        system = self._system(inp.get("system"))
+        total = 0
+        roles: list[str] = []
+        hint = False
         names = self._names
         for message in inp.get("messages") or ():
             if type(message) is dict:
@@ -131,12 +242,16 @@ class PromptCounter:
                 role = message.get("role")
                 if type(content) is str and role in _ROLES and role not in names:
                     total += MESSAGE_TOKENS + text_tokens(content)
+                    roles.append(role)
+                    if not hint and "json" in content.lower():
+                        hint = True
                     continue
             role = _field(message, "role")
             if role not in _ROLES:
                 raise RequestError(
                     400, f"unknown variant `{role}`, expected `user` or `assistant`"
                 )
+            roles.append(role)
             content = _field(message, "content")
             total += MESSAGE_TOKENS
             if isinstance(content, str):
@@ -146,17 +261,160 @@ class PromptCounter:
                     total += self._block(role, block)
             else:
                 total += self._arguments(role, content)
-        return total
+            if not hint and "json" in repr(content).lower():
+                hint = True
+        return Rendered(system, total, tuple(roles), hint)
+
+    def prompt(self, inp: Mapping[str, Any]) -> Prompt:
+        """The prompt of a chat-completion request for ``inp``."""
+        r = self.render(inp)
+        return make_prompt(
+            r.system,
+            r.body_tokens,
+            r.body_roles,
+            json_on=self.json_on,
+            json_hint=r.json_hint,
+        )
+
+    def count(self, inp: Mapping[str, Any]) -> int:
+        """Tokens of the rendered conversation, system prompt included."""
+        return self.prompt(inp).tokens
+
+
+#: Characters of the gateway's fixed best-of-N and mixture-of-N texts
+#: (``t0:best_of_n_evaluator_system``, ``..._candidates`` and the fuser's),
+#: measured on tensorzero 2026.6.0: the texts are sized, not reproduced.
+#: Index 0: the input has no system prompt; 1: it has one, and the text
+#: quotes it between two ``------`` rows (its length is added).
+_EVALUATOR_SYSTEM_CHARS = (775, 802)
+_FUSER_SYSTEM_CHARS = (742, 757)
+#: ``Here are the candidate answers (...):`` and its newline
+_LIST_HEADER_CHARS = 80
+#: the evaluator list's closing request
+_EVALUATOR_LIST_CLOSING_CHARS = 71
+#: ``\n------\n`` after each evaluator candidate
+_SEPARATOR_CHARS = 8
+_JSON_PREFIX_CHARS = len(JSON_INSTRUCTION) + 2
+
+
+def _chars_tokens(chars: int) -> int:
+    return (chars + 3) // 4
+
+
+def candidate_text(output_text: str) -> str:
+    """A chat candidate as the list shows it: its content blocks as JSON."""
+    return json.dumps(
+        [{"type": "text", "text": output_text}],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def judge_prompt(
+    rendered: Rendered, answers: list[str], *, fuser: bool, json_on: bool
+) -> Prompt:
+    """The evaluator's or fuser's request: a system prompt that wraps the
+    input's (which it replaces), the input's messages, and one user message
+    listing ``answers`` (each candidate's serialized output, in order)."""
+    problem = rendered.system
+    has = problem is not None
+    chars = (_FUSER_SYSTEM_CHARS if fuser else _EVALUATOR_SYSTEM_CHARS)[has]
+    chars += len(problem or "")
+    if not fuser:
+        chars += len(str(len(answers) - 1))
+    if fuser:
+        listing = _LIST_HEADER_CHARS + len(
+            "\n".join(f"{i}:\n{a}\n------" for i, a in enumerate(answers))
+        )
+    else:
+        listing = _LIST_HEADER_CHARS + _EVALUATOR_LIST_CLOSING_CHARS
+        listing += sum(
+            len(f"{i}: ") + len(a) + _SEPARATOR_CHARS for i, a in enumerate(answers)
+        )
+    system_tokens = _chars_tokens(chars)
+    tokens = (
+        REQUEST_TOKENS
+        + MESSAGE_TOKENS
+        + system_tokens
+        + rendered.body_tokens
+        + MESSAGE_TOKENS
+        + _chars_tokens(listing)
+    )
+    roles = ",".join(("system", *rendered.body_roles, "user"))
+    # The evaluator's instructions ask for JSON, so only a fuser's prompt
+    # can get the JSON instruction.
+    if (
+        json_on
+        and fuser
+        and not rendered.json_hint
+        and "json" not in (problem or "").lower()
+        and not any("json" in a.lower() for a in answers)
+    ):
+        with_json = tokens - system_tokens + _chars_tokens(chars + _JSON_PREFIX_CHARS)
+        return Prompt(tokens, roles, with_json, roles, True)
+    return Prompt(tokens, roles, tokens, roles, json_on)
 
 
 def serialized_input_tokens(inp: Mapping[str, Any]) -> int:
     """Tokens of the input as the DICL variant serializes it (compact JSON
     of the stored input: what the embedding call and the examples carry)."""
+    messages = inp.get("messages") if isinstance(inp, Mapping) else None
+    if isinstance(messages, list):
+        inp = {**inp, "messages": [_stored_message(m) for m in messages]}
     try:
         text = json.dumps(inp, separators=(",", ":"), default=_default)
     except TypeError as exc:
         raise RequestError(400, f"input is not serializable: {exc}") from None
     return text_tokens(text)
+
+
+def _stored_message(message: Any) -> Any:
+    # The tensorzero clients send string content as one text block and object
+    # content as the role's template block, and the gateway stores it so:
+    # an agent's ``"hi"`` and ``[{"type": "text", "text": "hi"}]`` embed alike.
+    if not isinstance(message, Mapping):
+        return message
+    content = message.get("content")
+    role = message.get("role")
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    elif isinstance(content, Mapping):
+        content = [{"type": "template", "name": role, "arguments": content}]
+    elif isinstance(content, list):
+        content = [_stored_block(block, role) for block in content]
+    else:
+        return message
+    return {**message, "content": content}
+
+
+def _stored_block(block: Any, role: Any) -> Any:
+    # The gateway re-serializes every block in its own field order, whether
+    # the agent wrote a dict or a ``tensorzero.Text``-style dataclass.
+    kind = _field(block, "type")
+    if kind == "text":
+        text = _field(block, "text")
+        if text is not None:
+            return {"type": "text", "text": text}
+        return {
+            "type": "template",
+            "name": role,
+            "arguments": _field(block, "arguments"),
+        }
+    if kind == "template":
+        return {
+            "type": "template",
+            "name": _field(block, "name"),
+            "arguments": _field(block, "arguments"),
+        }
+    if kind == "raw_text":
+        return {"type": "raw_text", "value": _field(block, "value")}
+    if isinstance(block, Mapping) or kind is None:
+        return block
+    fields = getattr(block, "__dict__", {})
+    return {
+        "type": kind,
+        **{k: v for k, v in fields.items() if k != "type" and v is not None},
+    }
 
 
 def _default(value: Any) -> Any:
