@@ -33,12 +33,11 @@ class RunguardError(Exception):
         return str(self.args[0])
 
 
-class ConfigError(RunguardError, ValueError):
-    """A ``tensorzero.toml`` the gateway would refuse (or that we cannot load).
+class _LocatedError(RunguardError, ValueError):
+    """Bad input at a known place: ``runguard: <file>: <key>: <problem>; <fix>``."""
 
-    ``file`` and ``key`` locate the problem; ``fix`` says what to do.  The
-    message reads ``runguard: <file>: <dotted.key>: <problem>; <fix>``.
-    """
+    #: shown in place of a file name when the input came from a dict
+    unnamed_source: str | None = None
 
     def __init__(
         self,
@@ -52,27 +51,22 @@ class ConfigError(RunguardError, ValueError):
         self.key = key
         self.problem = problem
         self.fix = fix
-        parts = [str(p) for p in (file, key) if p]
+        parts = [str(p) for p in (file or self.unnamed_source, key) if p]
         text = problem if fix is None else f"{problem}; {fix}"
         super().__init__(": ".join([*parts, text]))
 
 
-class WorldError(RunguardError, ValueError):
+class ConfigError(_LocatedError):
+    """A ``tensorzero.toml`` the gateway would refuse (or that we cannot load).
+
+    ``file`` and ``key`` locate the problem; ``fix`` says what to do.
+    """
+
+
+class WorldError(_LocatedError):
     """A world file or dict that does not describe a valid simulated world."""
 
-    def __init__(
-        self,
-        problem: str,
-        *,
-        file: Path | str | None = None,
-        key: str | None = None,
-        fix: str | None = None,
-    ) -> None:
-        self.file = None if file is None else Path(file)
-        self.key = key
-        parts = [str(p) for p in (file or "<world>", key) if p]
-        text = problem if fix is None else f"{problem}; {fix}"
-        super().__init__(": ".join([*parts, text]))
+    unnamed_source = "<world>"
 
 
 class ScenarioError(RunguardError, ValueError):
