@@ -39,6 +39,19 @@ JSON_INSTRUCTION_PROVIDERS = frozenset(
 )
 #: xAI adds it only to an existing system prompt.
 JSON_INSTRUCTION_SYSTEM_ONLY = frozenset({"xai"})
+#: Provider types whose request builder sends each ``tool_result`` block of
+#: a user message as a ``tool`` message of its own, followed by one user
+#: message with the rest of the content when there is any
+#: (``providers/openai/mod.rs`` ``tensorzero_to_openai_user_messages`` and
+#: its copies); the others keep tool results inside the user message.
+TOOL_MESSAGE_PROVIDERS = frozenset(
+    {
+        "openai", "azure", "deepseek", "fireworks", "groq", "hyperbolic",
+        "mistral", "openrouter", "sglang", "tgi", "together", "vllm", "xai",
+    }
+)  # fmt: skip
+#: bit of a provider rule: tool results go as ``tool`` messages
+SPLITS_TOOL_RESULTS = 4
 #: Anthropic instead ends the conversation with an assistant message that
 #: opens the JSON answer (``prefill_json_message``): its characters.
 _ANTHROPIC_PREFILL_CHARS = 29
@@ -61,6 +74,12 @@ class Prompt(NamedTuple):
     json_roles: str
     #: the variant asks for ``json_mode = "on"``
     json_on: bool = False
+    #: ``roles`` / ``json_roles`` with tool results sent as ``tool`` messages
+    #: (``None``: no message carries a tool result)
+    split_roles: str | None = None
+    split_json_roles: str | None = None
+    #: what sending tool results as ``tool`` messages adds to the tokens
+    split_tokens: int = 0
 
     def plus(self, tokens: int) -> Prompt:
         return self._replace(
@@ -69,15 +88,18 @@ class Prompt(NamedTuple):
 
 
 def provider_json_rule(provider_type: str) -> int:
-    """0: nothing added; 1: the JSON instruction; 2: the instruction, only
-    to an existing system prompt; 3: Anthropic's assistant prefill."""
+    """How a provider type shapes the prompt. The low two bits: 0 nothing
+    added; 1 the JSON instruction; 2 the instruction, only to an existing
+    system prompt; 3 Anthropic's assistant prefill.  Plus
+    :data:`SPLITS_TOOL_RESULTS` when tool results go as ``tool`` messages."""
+    split = SPLITS_TOOL_RESULTS if provider_type in TOOL_MESSAGE_PROVIDERS else 0
     if provider_type in JSON_INSTRUCTION_PROVIDERS:
-        return 1
+        return 1 | split
     if provider_type in JSON_INSTRUCTION_SYSTEM_ONLY:
-        return 2
+        return 2 | split
     if provider_type == "anthropic":
-        return 3
-    return 0
+        return 3 | split
+    return split
 
 
 def make_prompt(
@@ -87,8 +109,35 @@ def make_prompt(
     *,
     json_on: bool,
     json_hint: bool,
+    split_roles: tuple[str, ...] | None = None,
+    split_tokens: int = 0,
 ) -> Prompt:
-    """The prompt of a system text (or none) and messages already counted."""
+    """The prompt of a system text (or none) and messages already counted;
+    ``split_roles`` are the message roles with tool results as ``tool``
+    messages, which adds ``split_tokens``."""
+    prompt = _make_prompt(
+        system, body_tokens, body_roles, json_on=json_on, json_hint=json_hint
+    )
+    if split_roles is None:
+        return prompt
+    split = _make_prompt(
+        system, body_tokens, split_roles, json_on=json_on, json_hint=json_hint
+    )
+    return prompt._replace(
+        split_roles=split.roles,
+        split_json_roles=split.json_roles,
+        split_tokens=split_tokens,
+    )
+
+
+def _make_prompt(
+    system: str | None,
+    body_tokens: int,
+    body_roles: tuple[str, ...],
+    *,
+    json_on: bool,
+    json_hint: bool,
+) -> Prompt:
     roles = ",".join(body_roles)
     tokens = REQUEST_TOKENS + body_tokens
     if system is not None:
@@ -110,13 +159,21 @@ def make_prompt(
 
 def for_provider(prompt: Prompt, rule: int) -> tuple[int, str]:
     """(tokens, roles) of ``prompt`` sent through a provider of this rule."""
+    split = bool(rule & SPLITS_TOOL_RESULTS) and prompt.split_roles is not None
+    rule &= 3
     if rule == 0 or (rule == 2 and prompt.json_roles != prompt.roles):
+        if split:
+            assert prompt.split_roles is not None
+            return prompt.tokens + prompt.split_tokens, prompt.split_roles
         return prompt.tokens, prompt.roles
     if rule == 3:
         if not prompt.json_on:
             return prompt.tokens, prompt.roles
         prefill = MESSAGE_TOKENS + (_ANTHROPIC_PREFILL_CHARS + 3) // 4
         return prompt.tokens + prefill, prompt.roles + ",assistant"
+    if split:
+        assert prompt.split_json_roles is not None
+        return prompt.json_tokens + prompt.split_tokens, prompt.split_json_roles
     return prompt.json_tokens, prompt.json_roles
 
 
@@ -130,6 +187,10 @@ class Rendered(NamedTuple):
     body_roles: tuple[str, ...]
     #: some message text mentions "json" (any case)
     json_hint: bool
+    #: ``body_roles`` with tool results as ``tool`` messages (``None``: no
+    #: message carries one) and what that adds to ``body_tokens``
+    split_roles: tuple[str, ...] | None = None
+    split_tokens: int = 0
 
 
 class PromptCounter:
@@ -236,6 +297,8 @@ class PromptCounter:
         roles: list[str] = []
         hint = False
         names = self._names
+        # message index -> its roles once tool results go as tool messages
+        splits: dict[int, tuple[str, ...]] = {}
         for message in inp.get("messages") or ():
             if type(message) is dict:
                 content = message.get("content")
@@ -259,11 +322,25 @@ class PromptCounter:
             elif isinstance(content, list):
                 for block in content:
                     total += self._block(role, block)
+                if role == "user":
+                    kinds = [_field(b, "type", "text") for b in content]
+                    results = kinds.count("tool_result")
+                    if results:
+                        rest = any(k not in ("tool_result", "thought") for k in kinds)
+                        splits[len(roles) - 1] = ("tool",) * results + (
+                            ("user",) if rest else ()
+                        )
             else:
                 total += self._arguments(role, content)
             if not hint and "json" in repr(content).lower():
                 hint = True
-        return Rendered(system, total, tuple(roles), hint)
+        if not splits:
+            return Rendered(system, total, tuple(roles), hint)
+        split_roles: list[str] = []
+        for i, role in enumerate(roles):
+            split_roles.extend(splits.get(i, (role,)))
+        extra = (len(split_roles) - len(roles)) * MESSAGE_TOKENS
+        return Rendered(system, total, tuple(roles), hint, tuple(split_roles), extra)
 
     def prompt(self, inp: Mapping[str, Any]) -> Prompt:
         """The prompt of a chat-completion request for ``inp``."""
@@ -274,6 +351,8 @@ class PromptCounter:
             r.body_roles,
             json_on=self.json_on,
             json_hint=r.json_hint,
+            split_roles=r.split_roles,
+            split_tokens=r.split_tokens,
         )
 
     def count(self, inp: Mapping[str, Any]) -> int:
@@ -351,8 +430,15 @@ def judge_prompt(
         and not any("json" in a.lower() for a in answers)
     ):
         with_json = tokens - system_tokens + _chars_tokens(chars + _JSON_PREFIX_CHARS)
-        return Prompt(tokens, roles, with_json, roles, True)
-    return Prompt(tokens, roles, tokens, roles, json_on)
+        prompt = Prompt(tokens, roles, with_json, roles, True)
+    else:
+        prompt = Prompt(tokens, roles, tokens, roles, json_on)
+    if rendered.split_roles is None:
+        return prompt
+    split = ",".join(("system", *rendered.split_roles, "user"))
+    return prompt._replace(
+        split_roles=split, split_json_roles=split, split_tokens=rendered.split_tokens
+    )
 
 
 def serialized_input_tokens(inp: Mapping[str, Any]) -> int:

@@ -3,13 +3,16 @@
 ``rewrite_config`` reads a ``tensorzero.toml`` (one file or a glob), keeps
 everything the gateway reads — functions, variants, routing, retries,
 timeouts, cost entries, metrics, tools, experimentation — and replaces only
-*where* each model provider sends its requests: every provider of every model
-and embedding model becomes an OpenAI-type provider whose ``api_base`` is the
-fake provider and whose ``model_name`` encodes which model and provider of the
-original config was called.  Shorthand names (``openai::gpt-4o-mini``) become
-explicit models, since the gateway would otherwise send them to the real
-vendor.  Relative template/schema paths are made absolute so the result can
-live in a temporary directory.  The team's files are never written to.
+*where* each model provider sends its requests: every Anthropic provider
+stays one (so the gateway builds Anthropic's own request: system prompt apart,
+JSON prefill, tool results inside user messages) and every other provider of
+every model and embedding model becomes an OpenAI-type provider; each gets the
+fake provider as ``api_base`` and a ``model_name`` that encodes which model
+and provider of the original config was called.  Shorthand names
+(``openai::gpt-4o-mini``) become explicit models, since the gateway would
+otherwise send them to the real vendor.  Relative template/schema paths are
+made absolute so the result can live in a temporary directory.  The team's
+files are never written to.
 
 Each variant also sends ``x-runguard-function`` / ``x-runguard-variant``
 headers (and ``x-runguard-role`` for evaluators and fusers) so the fake
@@ -33,7 +36,7 @@ from simulator.config.model import (
     SHORTHAND_MODEL_PREFIXES,
 )
 from simulator.errors import ConfigError
-from simulator.fakeprovider.naming import ProviderTarget, encode_target
+from simulator.fakeprovider.naming import NATIVE_TYPES, ProviderTarget, encode_target
 
 API_KEY_ENV = "RUNGUARD_FAKE_API_KEY"
 API_KEY_VALUE = "runguard-fake-provider"
@@ -51,6 +54,8 @@ _PROVIDER_KEYS = (
     "discard_unknown_chunks",
 )
 _EMBEDDING_PROVIDER_KEYS = ("timeout_ms", "cost", "extra_body", "extra_headers")
+#: further keys kept for providers that keep their type
+_NATIVE_PROVIDER_KEYS = {"anthropic": ("beta_structured_outputs", "provider_tools")}
 
 #: file-path keys of a function table / of a chat-completion-like table
 _FUNCTION_PATH_KEYS = (
@@ -237,9 +242,12 @@ def _provider(
     )
     encoded = encode_target(target)
     targets[encoded] = target
-    keep = _EMBEDDING_PROVIDER_KEYS if embedding else _PROVIDER_KEYS
+    keep: tuple[str, ...] = _EMBEDDING_PROVIDER_KEYS if embedding else _PROVIDER_KEYS
+    native = not embedding and target.provider_type in NATIVE_TYPES
+    if native:
+        keep = keep + _NATIVE_PROVIDER_KEYS.get(target.provider_type, ())
     rewritten: dict[str, Any] = {
-        "type": "openai",
+        "type": target.provider_type if native else "openai",
         "model_name": encoded,
         "api_base": base_url,
         "api_key_location": key_location,

@@ -80,6 +80,9 @@ class ProviderReply:
     #: USD billed for this attempt in nano-dollars (``None``: unpriced)
     cost_nanousd: int | None = None
     billed: bool = True
+    #: the error message to answer a failed attempt with (``None``: a generic
+    #: one naming the outcome)
+    error_message: str | None = None
 
     @property
     def status(self) -> int:

@@ -3,7 +3,8 @@
 One row per provider attempt, with the columns of the simulator's
 ``LedgerRow``.  The gateway does not tell a provider which inference or
 episode a request belongs to, so those two columns stay empty; function and
-variant come from the headers a rewritten config adds.
+variant come from the headers a rewritten config adds, and the message count
+and roles from the request body itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def ledger_row(record: CallRecord) -> LedgerRow:
         # The gateway counts a successful attempt in the response's usage.
         counted=record.outcome == "ok",
         priced=record.cost_nanousd is not None,
+        # The messages the gateway actually sent (none for an embedding).
+        messages=record.n_messages,
+        roles=",".join(record.roles),
     )
 
 

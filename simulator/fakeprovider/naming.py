@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 MARKER = "runguard"
+#: provider types that keep their own request format when rewritten; their
+#: encoded name starts with the original ``model_name`` because the gateway
+#: derives defaults from it (Anthropic's ``max_tokens`` by model family)
+NATIVE_TYPES = frozenset({"anthropic"})
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,10 @@ def encode_target(target: ProviderTarget) -> str:
         target.provider,
         target.model_name,
     )
-    return "|".join([MARKER, kind, *(quote(p, safe="") for p in parts)])
+    encoded = "|".join([MARKER, kind, *(quote(p, safe="") for p in parts)])
+    if target.provider_type in NATIVE_TYPES and not target.embedding:
+        return f"{quote(target.model_name, safe='')}|{encoded}"
+    return encoded
 
 
 def decode_target(model_field: str, *, embedding: bool = False) -> ProviderTarget:
@@ -47,6 +54,8 @@ def decode_target(model_field: str, *, embedding: bool = False) -> ProviderTarge
     with a provider named after it.
     """
     pieces = model_field.split("|")
+    if len(pieces) == 7 and pieces[1] == MARKER:
+        pieces = pieces[1:]
     if len(pieces) == 6 and pieces[0] == MARKER:
         provider_type, model, provider, model_name = (unquote(p) for p in pieces[2:])
         return ProviderTarget(

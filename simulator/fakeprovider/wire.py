@@ -30,26 +30,34 @@ def _tags(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _content_blocks(content: Any) -> tuple[str, ...]:
+    """The texts of a message's content, as the simulator's estimator counts
+    them: text blocks, a tool call's name and arguments, a tool result's
+    text (Anthropic nests it in blocks of its own)."""
     if content is None:
         return ()
     if isinstance(content, str):
         return (content,)
     if isinstance(content, list):
-        parts = []
+        parts: list[str] = []
         for block in content:
-            if isinstance(block, Mapping):
-                text = block.get("text")
-                if isinstance(text, str):
-                    parts.append(text)
-                elif "input" in block or "content" in block:
-                    value = block.get("input", block.get("content"))
-                    parts.append(
-                        value
-                        if isinstance(value, str)
-                        else json.dumps(value, separators=(",", ":"))
-                    )
-            else:
+            if not isinstance(block, Mapping):
                 parts.append(str(block))
+                continue
+            text = block.get("text")
+            if isinstance(text, str):
+                parts.append(text)
+            elif "input" in block:
+                name = block.get("name")
+                if isinstance(name, str):
+                    parts.append(name)
+                value = block["input"]
+                parts.append(
+                    value
+                    if isinstance(value, str)
+                    else json.dumps(value, separators=(",", ":"))
+                )
+            elif "content" in block:
+                parts.extend(_content_blocks(block["content"]))
         return tuple(parts)
     return (json.dumps(content, separators=(",", ":")),)
 
@@ -71,6 +79,7 @@ def parse_openai_chat(
         parts = list(_content_blocks(m.get("content")))
         for call in m.get("tool_calls") or ():
             function = call.get("function") or {}
+            parts.append(str(function.get("name", "")))
             parts.append(str(function.get("arguments", "")))
         blocks.append(tuple(parts))
     texts = ["\n".join(parts) for parts in blocks]
@@ -200,7 +209,21 @@ def assistant_text(request: ProviderRequest, reply: ProviderReply) -> str:
         return outputs.example_json(request.json_schema)
     if request.json_object:
         return "{}"
+    if _json_prefill(request):
+        # Anthropic's JSON mode: the gateway opened the answer with "{" as
+        # an assistant message and puts it back in front of the reply.
+        return "}"
     return outputs.chat_text(request.target.model, reply.output_tokens)
+
+
+def _json_prefill(request: ProviderRequest) -> bool:
+    return (
+        request.api == "messages"
+        and bool(request.roles)
+        and request.roles[-1] == "assistant"
+        and bool(request.texts)
+        and request.texts[-1].endswith("{")
+    )
 
 
 # --------------------------------------------------------------------------
@@ -290,9 +313,19 @@ def openai_error(reply: ProviderReply) -> dict[str, Any]:
     kind = {429: "rate_limit_exceeded", 400: "invalid_request_error"}.get(
         reply.status, "server_error"
     )
+    if reply.error_message is not None and reply.status == 400:
+        # the context-window refusal: OpenAI's own type and code
+        return {
+            "error": {
+                "message": reply.error_message,
+                "type": kind,
+                "param": "messages",
+                "code": "context_length_exceeded",
+            }
+        }
     return {
         "error": {
-            "message": f"simulated {reply.outcome}",
+            "message": reply.error_message or f"simulated {reply.outcome}",
             "type": kind,
             "code": kind,
         }
@@ -396,7 +429,10 @@ def anthropic_error(reply: ProviderReply) -> dict[str, Any]:
     }.get(reply.status, "api_error")
     return {
         "type": "error",
-        "error": {"type": kind, "message": f"simulated {reply.outcome}"},
+        "error": {
+            "type": kind,
+            "message": reply.error_message or f"simulated {reply.outcome}",
+        },
     }
 
 

@@ -19,12 +19,13 @@ DICL prompts carry no examples.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator import engine, pricing, rng, tokens
+from simulator import contextwindow, engine, pricing, rng, tokens
 from simulator.config.model import CostEntry
 from simulator.fakeprovider.calls import ProviderReply, ProviderRequest
 from simulator.world import World
@@ -204,7 +205,10 @@ class WorldBehaviour:
         outcome, status = channel.next_outcome()
         latency = float(channel.latency.draw())
         context_window = int(channel.settings.get("context_window", 0)) or (1 << 62)
-        if outcome == "ok" and input_tokens > context_window:
+        too_long = contextwindow.exceeds(
+            context_window, input_tokens, request.max_tokens
+        )
+        if outcome == "ok" and too_long:
             outcome, status = "client_error", 400
         if outcome == "timeout":
             billed = bool(channel.settings["bill_timeouts"])
@@ -221,6 +225,12 @@ class WorldBehaviour:
         if outcome != "ok":
             billed = bool(channel.settings["bill_failed"]) and outcome != "rate_limited"
             cost = self._billed(channel, pricing.usage_values(input_tokens, 0))
+            message = None
+            if too_long and outcome == "client_error" and status == 400:
+                body = contextwindow.error_body(
+                    context_window, input_tokens, request.max_tokens
+                )
+                message = str(json.loads(body)["error"]["message"])
             return ProviderReply(
                 outcome=outcome,
                 http_status=status,
@@ -228,6 +238,7 @@ class WorldBehaviour:
                 latency_s=latency,
                 cost_nanousd=cost if billed else 0,
                 billed=billed,
+                error_message=message,
             )
         out = int(channel.output.draw())
         if request.max_tokens is not None and out > request.max_tokens:

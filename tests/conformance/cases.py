@@ -185,7 +185,6 @@ def fan_out_cases(kind: str) -> list[Case]:
             (pin,),
             world(),
             concurrent=True,
-            xfail="D4 in notes: evaluator/fuser prompt size",
         ),
         Case(
             f"{tag}-duplicate-candidates",
@@ -602,7 +601,6 @@ STRUCTURED = [
         ),
         world(),
         files=SCHEMA_FILES,
-        xfail="D1 in notes: input not validated against system_schema",
     ),
     Case(
         "json-function-output-schema",
@@ -621,7 +619,6 @@ STRUCTURED = [
         (Infer(),),
         world(m={"invalid_answer_rate": 1.0}),
         files=SCHEMA_FILES,
-        xfail="D2 in notes: json_mode=on system prefix",
     ),
     Case(
         "chain-of-thought",
@@ -740,6 +737,253 @@ FEEDBACK = [
     ),
 ]
 
+
+def anthropic_model(name: str) -> str:
+    """``[models.NAME]`` with one Anthropic provider ``p``."""
+    return (
+        f'[models.{name}]\nrouting = ["p"]\n[models.{name}.providers.p]\n'
+        'type = "anthropic"\nmodel_name = "claude-3-5-haiku-20241022"\n'
+        'cost = [{ pointer = "/usage/input_tokens", cost_per_million = 0.8,'
+        " required = true },"
+        ' { pointer = "/usage/output_tokens", cost_per_million = 4.0,'
+        " required = true }]\n"
+    )
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+def assistant(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": text}
+
+
+MULTI_TURN = {
+    "system": "You are terse.",
+    "messages": [
+        user("What is two plus two?"),
+        assistant("Four."),
+        user("And three plus three?"),
+    ],
+}
+NO_SYSTEM = {"messages": [user("What is two plus two?")]}
+TOOL_CALL = {
+    "type": "tool_call",
+    "id": "call_1",
+    "name": "weather",
+    "arguments": {"city": "Paris"},
+}
+TOOL_ROUND_TRIP = {
+    "system": "You are terse.",
+    "messages": [
+        user("What is the weather in Paris?"),
+        {"role": "assistant", "content": [TOOL_CALL]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "id": "call_1",
+                    "name": "weather",
+                    "result": "sunny, 24 degrees",
+                }
+            ],
+        },
+    ],
+}
+TOOL_RESULT_WITH_TEXT = {
+    "system": "You are terse.",
+    "messages": [
+        user("What is the weather in Paris?"),
+        {"role": "assistant", "content": [TOOL_CALL]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "id": "call_1",
+                    "name": "weather",
+                    "result": "sunny, 24 degrees",
+                },
+                {"type": "text", "text": "Answer in one word."},
+            ],
+        },
+    ],
+}
+WEATHER_TOOL = (
+    '[tools.weather]\ndescription = "Weather in a city"\nparameters = "weather.json"\n'
+)
+JSON_ON = '[functions.f]\ntype = "json"\noutput_schema = "output.json"\n' + variant(
+    "a", "m", extra='json_mode = "on"'
+)
+
+#: Message count and roles per provider call, for the shapes of conversation
+#: provider request builders treat differently.
+MESSAGES = [
+    Case(
+        "messages-multi-turn",
+        models("m") + chat() + variant("a", "m"),
+        (Infer(input=MULTI_TURN),),
+        world(),
+    ),
+    Case(
+        "messages-no-system",
+        models("m") + chat() + variant("a", "m"),
+        (Infer(input=NO_SYSTEM),),
+        world(),
+    ),
+    Case(
+        "messages-assistant-last",
+        models("m") + chat() + variant("a", "m"),
+        (Infer(input={"messages": [user("Count to three."), assistant("One,")]}),),
+        world(),
+    ),
+    Case(
+        "messages-json-on-no-system",
+        models("m") + JSON_ON,
+        (Infer(input=NO_SYSTEM),),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-json-on-message-mentions-json",
+        models("m") + JSON_ON,
+        (Infer(input={"messages": [user("Reply in JSON: two plus two?")]}),),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-tool-round-trip",
+        models("m")
+        + WEATHER_TOOL
+        + chat(extra='tools = ["weather"]')
+        + variant("a", "m"),
+        (Infer(input=TOOL_ROUND_TRIP),),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-tool-result-with-text",
+        models("m")
+        + WEATHER_TOOL
+        + chat(extra='tools = ["weather"]')
+        + variant("a", "m"),
+        (Infer(input=TOOL_RESULT_WITH_TEXT),),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-user-template",
+        models("m")
+        + chat(extra='user_schema = "user.json"')
+        + variant("a", "m", extra='user_template = "user.minijinja"'),
+        (
+            Infer(
+                input={
+                    "system": "You are terse.",
+                    "messages": [
+                        {"role": "user", "content": {"user_text": "two plus two?"}},
+                        assistant("Four."),
+                        {"role": "user", "content": {"user_text": "and three?"}},
+                    ],
+                }
+            ),
+        ),
+        world(),
+        files={
+            **SCHEMA_FILES,
+            "user.json": (
+                '{"type": "object", "properties": {"user_text": {"type": "string"}},'
+                ' "required": ["user_text"]}'
+            ),
+        },
+    ),
+    Case(
+        "messages-anthropic-multi-turn",
+        anthropic_model("m") + chat() + variant("a", "m"),
+        (Infer(input=MULTI_TURN), Infer(input=NO_SYSTEM)),
+        world(),
+    ),
+    Case(
+        "messages-anthropic-consecutive-users",
+        anthropic_model("m") + chat() + variant("a", "m"),
+        (Infer(input={"messages": [user("Two plus two?"), user("Be brief.")]}),),
+        world(),
+    ),
+    Case(
+        "messages-anthropic-assistant-first",
+        anthropic_model("m") + chat() + variant("a", "m"),
+        (Infer(input={"messages": [assistant("Hello."), user("Two plus two?")]}),),
+        world(),
+    ),
+    Case(
+        "messages-anthropic-json-on",
+        anthropic_model("m") + JSON_ON,
+        (Infer(), Infer(input=NO_SYSTEM)),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-anthropic-tool-round-trip",
+        anthropic_model("m")
+        + WEATHER_TOOL
+        + chat(extra='tools = ["weather"]')
+        + variant("a", "m"),
+        (Infer(input=TOOL_ROUND_TRIP),),
+        world(),
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-bon-multi-turn",
+        FAN_OUT_BASE + bon("fan", ["a", "b"], "m_judge"),
+        (Infer(variant="fan", input=MULTI_TURN),),
+        world(),
+        concurrent=True,
+    ),
+    Case(
+        "messages-mon-no-system",
+        FAN_OUT_BASE + bon("fan", ["a", "b"], "m_judge", "mixture"),
+        (Infer(variant="fan", input=NO_SYSTEM),),
+        world(),
+        concurrent=True,
+    ),
+    Case(
+        "messages-bon-tool-round-trip",
+        models("m_a", "m_b", "m_judge")
+        + WEATHER_TOOL
+        + chat(extra='tools = ["weather"]')
+        + variant("a", "m_a")
+        + variant("b", "m_b")
+        + bon("fan", ["a", "b"], "m_judge"),
+        (Infer(variant="fan", input=TOOL_ROUND_TRIP),),
+        world(),
+        files=SCHEMA_FILES,
+        concurrent=True,
+    ),
+    Case(
+        "messages-routing-anthropic-then-openai",
+        '[models.m]\nrouting = ["p1", "p2"]\n[models.m.providers.p1]\n'
+        'type = "anthropic"\nmodel_name = "claude-3-5-haiku-20241022"\n'
+        '[models.m.providers.p2]\ntype = "openai"\nmodel_name = "gpt-4o-mini"\n'
+        + JSON_ON,
+        (Infer(input=NO_SYSTEM), Infer(input=TOOL_ROUND_TRIP)),
+        {
+            "defaults": {"latency_s": 0, "output_tokens": 20},
+            "models": {"m": {"providers": {"p1": {"outcomes": [500, 500]}}}},
+        },
+        files=SCHEMA_FILES,
+    ),
+    Case(
+        "messages-dicl-multi-turn",
+        models("m") + '[embedding_models.emb]\nrouting = ["p"]\n'
+        '[embedding_models.emb.providers.p]\ntype = "openai"\n'
+        'model_name = "text-embedding-3-small"\n' + chat() + DICL_VARIANT,
+        (Infer(input=MULTI_TURN), Infer(input=NO_SYSTEM)),
+        world(),
+        xfail="D5 in notes: DICL without examples keeps the input's system prompt",
+    ),
+]
+
 CASES: list[Case] = [
     *SAMPLING,
     *fan_out_cases("best"),
@@ -751,4 +995,5 @@ CASES: list[Case] = [
     *STRUCTURED,
     *DICL,
     *FEEDBACK,
+    *MESSAGES,
 ]

@@ -120,7 +120,9 @@ def _collapse_role(role: str, api: str = "chat") -> str:
     return role if role in ("evaluator", "fuser") else "generation"
 
 
-CallKey = tuple[str, str, str, str, int, int, int | None]
+#: (role, model, provider, outcome, input tokens, output tokens, cost,
+#: number of messages, their roles comma-separated)
+CallKey = tuple[str, str, str, str, int, int, int | None, int, str]
 
 
 @dataclass
@@ -238,6 +240,8 @@ def run_gateway(
                 c.input_tokens,
                 c.output_tokens,
                 c.cost_nanousd,
+                c.n_messages,
+                ",".join(c.roles),
             )
             for c in harness.calls()
         ]
@@ -259,6 +263,8 @@ def run_simulator(case: Case, directory: Path) -> list[Observation]:
                 r.input_tokens,
                 r.output_tokens,
                 r.cost_nanousd,
+                r.messages,
+                r.roles,
             )
             for r in sim.ledger.rows()
         ]

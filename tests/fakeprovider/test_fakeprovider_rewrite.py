@@ -92,12 +92,16 @@ def test_every_provider_points_at_the_fake_and_nothing_else_changes(
 
     providers = data["models"]["claude"]["providers"]
     assert data["models"]["claude"]["routing"] == ["anthropic", "backup"]
+    # Anthropic keeps its own request format; every other type speaks OpenAI's.
+    assert [p["type"] for p in providers.values()] == ["anthropic", "openai"]
     for provider in providers.values():
-        assert provider["type"] == "openai"
         assert provider["api_base"] == "http://127.0.0.1:9/v1/"
         assert provider["api_key_location"] == "env::RUNGUARD_FAKE_API_KEY"
     assert providers["anthropic"]["cost"][0]["pointer"] == "/usage/input_tokens"
     assert providers["backup"]["timeouts"] == {"non_streaming": {"total_ms": 5000}}
+    # Anthropic's name leads with the original model name: the gateway picks
+    # its default ``max_tokens`` by model family.
+    assert providers["anthropic"]["model_name"].startswith("claude-3-5-haiku")
     target = decode_target(providers["anthropic"]["model_name"])
     assert (target.model, target.provider, target.provider_type) == (
         "claude",

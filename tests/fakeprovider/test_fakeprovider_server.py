@@ -64,6 +64,25 @@ def test_outcome_schedule_and_ledger_follow_the_world(tmp_path: Path) -> None:
     # 10 in at $1/M + 12 out at $2/M = 34 micro-dollars; failed calls unbilled.
     assert [row["cost_nanousd"] for row in rows] == [34_000, 0, 0, 34_000]
     assert [row["billed"] for row in rows] == [True, False, False, True]
+    # The message structure the request actually had, as the engine writes it.
+    assert [(row["messages"], row["roles"]) for row in rows] == [(1, "user")] * 4
+
+
+def test_context_window_counts_the_requested_completion() -> None:
+    world = {
+        "defaults": {"latency_s": 0, "output_tokens": 5},
+        "models": {"m": {"context_window": 30}},
+    }
+    with FakeProvider(WorldBehaviour.from_world(world)) as provider:
+        url = provider.base_url + "chat/completions"
+        # a 10-token prompt fits alone and with 20 more, not with 21 more
+        fits = _post(url, {**_chat(), "max_tokens": 20})
+        refused = _post(url, {**_chat(), "max_tokens": 21})
+        bare = _post(url, _chat())
+    assert (fits[0], refused[0], bare[0]) == (200, 400, 200)
+    error = refused[1]["error"]
+    assert error["code"] == "context_length_exceeded"
+    assert "31 tokens (10 in the messages, 21 in the completion)" in error["message"]
 
 
 def test_reset_restarts_the_schedules() -> None:

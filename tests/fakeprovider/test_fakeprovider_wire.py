@@ -26,6 +26,7 @@ from simulator.fakeprovider.wire import (
         ProviderTarget("m", "p"),
         ProviderTarget("openai::gpt-4o-mini", "openai", "openai", "gpt-4o-mini"),
         ProviderTarget("a|b/c", "p::q", "anthropic", "claude 3", embedding=True),
+        ProviderTarget("a|b/c", "p::q", "anthropic", "claude|3"),
     ],
 )
 def test_target_round_trips_through_the_model_field(target: ProviderTarget) -> None:
@@ -162,3 +163,73 @@ def test_anthropic_messages_round_trip() -> None:
     assert message["usage"]["input_tokens"] == 9
     assert message["usage"]["output_tokens"] == 4
     assert message["content"][0]["type"] == "text"
+
+
+def test_tool_calls_and_results_are_counted_by_their_text() -> None:
+    openai = parse_openai_chat(
+        {
+            "model": "m",
+            "messages": [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+            ],
+        },
+        {},
+    )
+    assert openai.roles == ("assistant", "tool")
+    assert openai.blocks == (("weather", "{}"), ("sunny",))
+    anthropic = parse_anthropic_messages(
+        {
+            "model": "m",
+            "max_tokens": 10,
+            "messages": [
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "c1", "name": "weather", "input": {}}
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "c1",
+                            "content": [{"type": "text", "text": "sunny"}],
+                        }
+                    ],
+                },
+            ],
+        },
+        {},
+    )
+    # Anthropic nests the result in text blocks: only the text counts.
+    assert anthropic.blocks == (("weather", "{}"), ("sunny",))
+
+
+def test_anthropic_json_prefill_is_continued() -> None:
+    body = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "text", "text": "Here is the JSON requested:\n{"}],
+            },
+        ],
+    }
+    request = parse_anthropic_messages(body, {})
+    message = anthropic_message(request, ProviderReply(output_tokens=3), 0)
+    # the gateway puts the "{" back in front: the answer is "{}"
+    assert message["content"][0]["text"] == "}"
