@@ -70,6 +70,7 @@ from simulator.prompts import (
     candidate_text,
     for_provider,
     judge_prompt,
+    make_prompt,
     provider_json_rule,
     serialized_input_tokens,
 )
@@ -77,7 +78,7 @@ from simulator.ratelimits import world_declares_limits
 from simulator.rng import Sampler, UniformStream, generator, sampler
 from simulator.sampling import VariantSampler
 from simulator.timeline import run_concurrently
-from simulator.tokens import MESSAGE_TOKENS, text_tokens
+from simulator.tokens import MESSAGE_TOKENS
 from simulator.usage import cache_read_default
 from simulator.world import World
 
@@ -97,9 +98,6 @@ _KIND_STATUS = {
     CLIENT_ERROR: 400,
     TIMEOUT: 408,
 }
-
-#: The DICL default system instructions.
-DICL_SYSTEM_TOKENS = text_tokens("x" * 620)
 
 
 def _outcome_of(item: Any) -> tuple[str, int]:
@@ -282,6 +280,8 @@ class VariantPlan:
     pool_size: int = 0
     example_tokens: Sampler | None = None
     distances: Sampler | None = None
+    #: DICL's system prompt, which replaces the input's system prompt
+    instructions: str = ""
 
 
 @dataclass
@@ -511,6 +511,7 @@ class Engine:
             plan.max_tokens = variant.params.get("max_tokens")
             plan.k = variant.k
             plan.max_distance = variant.max_distance
+            plan.instructions = variant.system_instructions
             world = self.world.dicl(fn.name, variant.name)
             plan.pool_size = int(world["pool_size"])
             keys = (fn.name, variant.name)
@@ -896,16 +897,25 @@ class Engine:
         # the current input is serialized into the final user message.
         base: Prompt
         if examples:
-            tokens = DICL_SYSTEM_TOKENS + MESSAGE_TOKENS + serialized
+            final_user = MESSAGE_TOKENS + serialized
+            tokens = make_prompt(
+                vp.instructions, final_user, (), json_on=False, json_hint=False
+            ).tokens
             roles = "system" + ",user,assistant" * shown + ",user"
             base = Prompt(tokens, roles, tokens, roles)
         else:
-            plain = self._prompt(ctx, vp.counter)  # type: ignore[arg-type]
-            roles = plain.roles
-            if not roles.startswith("system"):
-                roles = "system," + roles if roles else "system"
-            tokens = DICL_SYSTEM_TOKENS + plain.tokens
-            base = Prompt(tokens, roles, tokens, roles)
+            # The instructions replace the input's system prompt (dicl.rs
+            # ``prepare_request``); the messages go as the variant renders them.
+            r = self._rendered(ctx, vp.counter)  # type: ignore[arg-type]
+            base = make_prompt(
+                vp.instructions,
+                r.body_tokens,
+                r.body_roles,
+                json_on=vp.counter.json_on,  # type: ignore[union-attr]
+                json_hint=r.json_hint,
+                split_roles=r.split_roles,
+                split_tokens=r.split_tokens,
+            )
         call = self._call_with_retries(
             vp.model, vp.retries, ctx, role, emb.end, deadline, deadline_error,
             base, examples, self._out_cap(vp, params),

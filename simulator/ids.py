@@ -19,6 +19,7 @@ EARLIEST_TIMESTAMP_S = 1579751960
 WORKFLOW_EVALUATION_THRESHOLD_S = 10_000_000_000
 
 _VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
+_RAND_B = (1 << 62) - 1
 _SAFE = uuid.SafeUUID.unknown
 _new = object.__new__
 _set = object.__setattr__
@@ -35,19 +36,27 @@ def uuid_from_int(value: int) -> uuid.UUID:
 class IdMaker:
     """Makes UUIDv7 ids from a virtual time and a seeded bit stream."""
 
-    __slots__ = ("_bits",)
+    __slots__ = ("_bits", "_tails")
 
     def __init__(self, bits: BitStream) -> None:
         self._bits = bits
+        #: the low 80 bits of upcoming ids (version, variant and 74 random
+        #: bits), laid out a batch at a time so an id is one ``|`` away
+        self._tails: list[int] = []
+
+    def _refill(self) -> None:
+        self._tails = [
+            _VERSION_AND_VARIANT | ((rand >> 62) << 64) | (rand & _RAND_B)
+            for rand in reversed(self._bits.batch74())
+        ]
 
     def uuid7(self, unix_seconds: float) -> uuid.UUID:
-        ms = int(unix_seconds * 1000)
-        rand = self._bits.next74()
-        rand_a = rand >> 62
-        rand_b = rand & 0x3FFF_FFFF_FFFF_FFFF
-        return uuid_from_int(
-            (ms << 80) | _VERSION_AND_VARIANT | (rand_a << 64) | rand_b
-        )
+        if not self._tails:
+            self._refill()
+        made = _new(uuid.UUID)
+        _set(made, "int", (int(unix_seconds * 1000) << 80) | self._tails.pop())
+        _set(made, "is_safe", _SAFE)
+        return made
 
 
 class InvalidId(Exception):

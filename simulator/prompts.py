@@ -197,7 +197,7 @@ class PromptCounter:
     """Counts the prompt tokens of an input rendered with one variant's
     templates (or none)."""
 
-    __slots__ = ("_env", "_names", "json_on")
+    __slots__ = ("_env", "_names", "json_on", "_rendered", "_prompts")
 
     def __init__(self, inner: ChatCompletionConfig | None) -> None:
         templates = {} if inner is None else dict(inner.templates)
@@ -208,6 +208,11 @@ class PromptCounter:
             else None
         )
         self.json_on = inner is not None and inner.json_mode == "on"
+        #: results for plain inputs, keyed by :func:`_plain_key` (agents
+        #: resend the same prompts; a key is rebuilt from the input on every
+        #: call, so an input changed in place is counted afresh)
+        self._rendered: dict[tuple[str | None, ...], Rendered] = {}
+        self._prompts: dict[tuple[str | None, ...], Prompt] = {}
 
     def _render_text(self, name: str, context: Mapping[str, Any]) -> str:
         assert self._env is not None
@@ -290,6 +295,16 @@ class PromptCounter:
 
     def render(self, inp: Mapping[str, Any]) -> Rendered:
         """The rendered system prompt and the counted messages."""
+        key = _plain_key(inp)
+        if key is None:
+            return self._render_input(inp)
+        found = self._rendered.get(key)
+        if found is None:
+            found = self._render_input(inp)
+            _remember(self._rendered, key, found)
+        return found
+
+    def _render_input(self, inp: Mapping[str, Any]) -> Rendered:
         if not isinstance(inp, Mapping):
             raise RequestError(400, "`input` must be an object with `messages`")
         system = self._system(inp.get("system"))
@@ -344,6 +359,15 @@ class PromptCounter:
 
     def prompt(self, inp: Mapping[str, Any]) -> Prompt:
         """The prompt of a chat-completion request for ``inp``."""
+        key = _plain_key(inp)
+        found = None if key is None else self._prompts.get(key)
+        if found is None:
+            found = self._make(inp)
+            if key is not None:
+                _remember(self._prompts, key, found)
+        return found
+
+    def _make(self, inp: Mapping[str, Any]) -> Prompt:
         r = self.render(inp)
         return make_prompt(
             r.system,
@@ -358,6 +382,43 @@ class PromptCounter:
     def count(self, inp: Mapping[str, Any]) -> int:
         """Tokens of the rendered conversation, system prompt included."""
         return self.prompt(inp).tokens
+
+
+#: How many distinct plain inputs a counter remembers.
+_REMEMBERED = 4096
+
+
+def _plain_key(inp: Any) -> tuple[str | None, ...] | None:
+    """``(system, role, text, role, text, ...)`` for an input of a text
+    system prompt (or none) and plain text messages, whose rendering
+    depends on nothing else; ``None`` for any other input."""
+    if type(inp) is not dict:
+        return None
+    system = inp.get("system")
+    if system is not None and type(system) is not str:
+        return None
+    messages = inp.get("messages")
+    if messages is None:
+        messages = ()
+    elif type(messages) is not list:
+        return None
+    key: list[str | None] = [system]
+    for message in messages:
+        if type(message) is not dict:
+            return None
+        role = message.get("role")
+        content = message.get("content")
+        if type(role) is not str or type(content) is not str:
+            return None
+        key.append(role)
+        key.append(content)
+    return tuple(key)
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _REMEMBERED:
+        cache.clear()
+    cache[key] = value
 
 
 #: Characters of the gateway's fixed best-of-N and mixture-of-N texts

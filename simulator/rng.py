@@ -60,6 +60,15 @@ class BitStream:
         high = buf.pop() & 0x3FF
         return (high << 64) | buf.pop()
 
+    def batch74(self) -> list[int]:
+        """The next values of :meth:`next74`, many at once (a whole batch
+        when nothing is buffered): the same numbers in the same order."""
+        if self._buf:
+            return [self.next74() for _ in range(len(self._buf) // 2)]
+        raw = self._gen.integers(0, 2**64, size=2 * BATCH, dtype=np.uint64)
+        high = (raw[0::2] & np.uint64(0x3FF)).tolist()
+        return [(h << 64) | low for h, low in zip(high, raw[1::2].tolist())]
+
 
 class Sampler:
     """Draws from one distribution; ``Fixed`` never touches a stream."""

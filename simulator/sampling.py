@@ -19,7 +19,7 @@ variant fails the same ``u`` picks again among the variants not yet tried.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from uuid import UUID
 
 from simulator.config.model import Experimentation, FunctionConfig
@@ -29,14 +29,18 @@ _sha256 = hashlib.sha256
 
 def uniform_value(function_name: str, episode_id: UUID) -> float:
     """``get_uniform_value`` of the gateway: a number in [0, 1)."""
-    digest = _sha256(function_name.encode() + episode_id.bytes).digest()
+    return _uniform(function_name.encode(), episode_id)
+
+
+def _uniform(prefix: bytes, episode_id: UUID) -> float:
+    digest = _sha256(prefix + episode_id.int.to_bytes(16, "big")).digest()
     return int.from_bytes(digest[:4], "big") / 4294967296.0
 
 
 class _Plan:
     """One experimentation config resolved against the function's variants."""
 
-    __slots__ = ("kind", "names", "weights", "fallbacks", "allowed")
+    __slots__ = ("kind", "names", "weights", "fallbacks", "allowed", "fixed")
 
     def __init__(self, exp: Experimentation, function: FunctionConfig) -> None:
         self.names: tuple[str, ...] = tuple(sorted(function.variants))
@@ -58,6 +62,42 @@ class _Plan:
             self.fallbacks = tuple(exp.fallback_variants)
         allowed = set(self.weights) | set(self.fallbacks)
         self.allowed: frozenset[str] | None = frozenset(allowed) if allowed else None
+        self.fixed = self._fixed_order()
+
+    def _fixed_order(self) -> tuple[str, ...] | None:
+        """The order when no step of :meth:`order` has a choice to make (a
+        single candidate each time), so ``u`` need not be computed; else
+        ``None``.  Mirrors :meth:`order` step by step."""
+        if self.kind == "default":
+            return self.names if len(self.names) <= 1 else None
+        if any(not weight >= 0 for weight in self.weights.values()):
+            return None
+        active = list(self.names)
+        order: list[str] = []
+        while active:
+            pick: str | None = None
+            if self.kind != "adaptive":
+                positive = [n for n in active if self.weights.get(n, 0.0) > 0]
+                if len(positive) > 1:
+                    return None
+                if positive:
+                    pick = positive[0]
+                else:
+                    pick = next((n for n in self.fallbacks if n in active), None)
+            if pick is None:
+                pool = (
+                    active
+                    if self.allowed is None
+                    else [n for n in active if n in self.allowed]
+                )
+                if len(pool) > 1:
+                    return None
+                if not pool:
+                    break
+                pick = pool[0]
+            active.remove(pick)
+            order.append(pick)
+        return tuple(order)
 
     def order(self, u: float) -> Iterator[str]:
         active = list(self.names)
@@ -107,19 +147,32 @@ class _Plan:
 class VariantSampler:
     """Variant order for one function, per namespace."""
 
-    __slots__ = ("function_name", "_base", "_namespaces")
+    __slots__ = ("function_name", "_prefix", "_base", "_namespaces", "_u")
+
+    #: how many episodes' ``u`` are remembered (agents reuse episode ids)
+    _REMEMBERED = 4096
 
     def __init__(self, function: FunctionConfig) -> None:
         self.function_name = function.name
+        self._prefix = function.name.encode()
         self._base = _Plan(function.experimentation, function)
         self._namespaces: Mapping[str, _Plan] = {
             ns: _Plan(exp, function)
             for ns, exp in function.experimentation.namespaces.items()
         }
+        self._u: dict[UUID, float] = {}
 
-    def order(self, episode_id: UUID, namespace: str | None = None) -> Iterator[str]:
+    def order(self, episode_id: UUID, namespace: str | None = None) -> Iterable[str]:
         """The variants in the order the gateway would try them."""
         plan = self._base
         if namespace is not None:
             plan = self._namespaces.get(namespace, plan)
-        return plan.order(uniform_value(self.function_name, episode_id))
+        if plan.fixed is not None:
+            return plan.fixed
+        u = self._u.get(episode_id)
+        if u is None:
+            u = _uniform(self._prefix, episode_id)
+            if len(self._u) >= self._REMEMBERED:
+                self._u.clear()
+            self._u[episode_id] = u
+        return plan.order(u)

@@ -121,11 +121,22 @@ class InputValidator:
         messages = inp.get("messages")
         if not isinstance(messages, list):
             return
+        validators = self._validators
         for index, message in enumerate(messages):
-            role = _field(message, "role")
+            if type(message) is dict:
+                # the common case: a plain text message with no schema for
+                # its role has nothing to check
+                role = message.get("role")
+                if role != "user" and role != "assistant":
+                    continue
+                content = message.get("content")
+                if type(content) is str and role not in validators:
+                    continue
+            else:
+                role = _field(message, "role")
+                content = _field(message, "content")
             if role not in ("user", "assistant"):
                 continue
-            content = _field(message, "content")
             if isinstance(content, str):
                 self._check(content, role, index)
             elif isinstance(content, Mapping):

@@ -980,7 +980,6 @@ MESSAGES = [
         'model_name = "text-embedding-3-small"\n' + chat() + DICL_VARIANT,
         (Infer(input=MULTI_TURN), Infer(input=NO_SYSTEM)),
         world(),
-        xfail="D5 in notes: DICL without examples keeps the input's system prompt",
     ),
 ]
 
