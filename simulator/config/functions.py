@@ -163,7 +163,9 @@ def read_chat_completion(
 
 
 def _params(sec: Section, kinds: Mapping[str, str]) -> dict[str, Any]:
-    read = {key: sec.get(key, kind) for key, kind in kinds.items() if sec.has(key)}
+    # Every parameter is read, present or not, so that a misspelt key's error
+    # lists the parameters among the accepted ones.
+    read = {key: sec.get(key, kind) for key, kind in kinds.items()}
     return {key: value for key, value in read.items() if value is not None}
 
 

@@ -332,3 +332,18 @@ temperature = 0.5
     assert "temperature" not in variants["a"].inner.params
     assert variants["b"].inner.params["temperature"] == 0.5
     assert dict(config.functions["f"].experimentation.candidate_variants) == {"b": 1.0}
+
+
+def test_misspelt_parameter_error_lists_the_parameters(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "t.toml",
+        '[functions.f]\ntype = "chat"\n[functions.f.variants.a]\n'
+        'type = "chat_completion"\nmodel = "openai::gpt-4o-mini"\nmax_tokns = 400\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path))
+    message = str(caught.value)
+    assert "functions.f.variants.a.max_tokns: unknown key" in message
+    accepted = message.split("accepted here: ")[1].rstrip(")").split(", ")
+    assert {"max_tokens", "temperature", "top_p", "seed"} <= set(accepted)
