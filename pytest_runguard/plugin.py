@@ -52,6 +52,12 @@ FACTORY = pytest.StashKey["SimulationFactory"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_runguard.profiles import register_profiles
+
+    # Hypothesis loads --hypothesis-profile in its own pytest_configure, which
+    # may run before ours; options are added as each plugin registers, so the
+    # profile exists by then whatever the plugin order.
+    register_profiles()
     group = parser.getgroup("runguard", "spend ceilings for TensorZero agents")
     group.addoption(
         "--runguard-seed",
@@ -140,11 +146,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "max_output_tokens, max_call_input_tokens, max_elapsed_s, "
         "max_inferences_per_episode, max_feedback_per_episode).",
     )
-    from pytest_runguard.profiles import register_profiles
     from pytest_runguard.seeds import resolve_seed
     from pytest_runguard.summary import Summary
 
-    register_profiles()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and WORKER_KEY in workerinput:
         seed = int(workerinput[WORKER_KEY])

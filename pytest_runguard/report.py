@@ -98,6 +98,11 @@ class ScenarioReport:
         guarded = self.arm("guarded")
         if guarded is not None and guarded.ran and guarded.result.breaches:
             problems.append(f"guarded agent breached in {guarded.result.breaches} runs")
+        # A config or scenario file swept on its own: its ceilings are the
+        # claim being checked, so a breach fails the command as in pytest.
+        agent = self.arm("agent")
+        if agent is not None and agent.ran and agent.result.breaches:
+            problems.append(f"agent breached in {agent.result.breaches} runs")
         unguarded = self.arm("unguarded")
         if self.expected_rate is not None and unguarded is not None and unguarded.ran:
             low, high = self.expected_rate

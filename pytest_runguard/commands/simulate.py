@@ -306,6 +306,12 @@ def resolve_agent(name: str, agent_file: Path | None = None) -> Callable[..., An
 
             raise UsageError(f"--agent {name}: {file} does not exist")
         return load_agent(f"{file.stem}:{function}", file=file.resolve())
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        # The console script does not put the working directory on sys.path
+        # the way `python -m` does, so `--agent my_agents:run` from the
+        # project root would not import.  Appended: installed packages win.
+        sys.path.append(cwd)
     return load_agent(name, file=agent_file)
 
 
@@ -451,4 +457,12 @@ def run(args: argparse.Namespace) -> int:
             f"(seed {args.seed}) in {elapsed:.1f} s"
             + (f"; histogram: {plot_path}" if plot_path is not None else "")
         )
+    if not any(arm.ran for report in reports for arm in report.arms):
+        # Nothing was swept (an agent that does not import, a world that does
+        # not load): a CI job must not read that as a pass.
+        for report in reports:
+            for arm in report.arms:
+                reason = f"{report.name} ({arm.label}): {arm.skipped}"
+                print(f"runguard: {reason}", file=sys.stderr)
+        return 2
     return 1 if any(r.verdict() for r in reports) else 0

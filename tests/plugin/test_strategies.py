@@ -167,9 +167,11 @@ def test_ci_profile_is_registered(project):
             assert profile.deadline is None
         """
     )
-    project.runpytest("--hypothesis-profile=runguard-ci", *FLAGS).assert_outcomes(
-        passed=1
-    )
+    # In a fresh process: in this one the profile is registered already, so
+    # an inline run would pass even if the plugin registered it too late for
+    # hypothesis's own plugin to load it.
+    result = project.runpytest_subprocess("--hypothesis-profile=runguard-ci", *FLAGS)
+    result.assert_outcomes(passed=1)
 
 
 def test_relative_config_starts_at_the_calling_module(project):

@@ -157,7 +157,59 @@ def test_agent_from_a_file_path(
         capsys, str(config), "--agent", f"{agent}:run", "--runs", "4", "--json",
         "--ceiling", "max_billed_usd=0.001",
     )  # fmt: skip
-    assert code == 0
-    (arm,) = json.loads(out)["scenarios"][0]["arms"]
+    # Every run breaches the ceiling, so the command fails, as a test would.
+    assert code == 1
+    (scenario,) = json.loads(out)["scenarios"]
+    (arm,) = scenario["arms"]
     assert arm["inferences"] == 12
     assert arm["breach_rate"] == 1.0
+    assert scenario["problems"] == "agent breached in 4 runs"
+
+
+def test_a_config_sweep_within_its_ceiling_passes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = Path(__file__).resolve().parents[2] / "scenarios/best_of_n/tensorzero.toml"
+    agent = "pytest_runguard.example_agents.research:research_loop"
+    code, out, _ = simulate(
+        capsys, str(config), "--agent", agent, "--runs", "3",
+        "--agent-kwargs", '{"queries": 1}', "--ceiling", "max_billed_usd=5",
+    )  # fmt: skip
+    assert code == 0
+    assert "NOT AS EXPECTED" not in out
+
+
+def test_agent_module_in_the_working_directory(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `runguard` is a console script: unlike `python -m`, it does not put the
+    # directory it runs from on sys.path.
+    (tmp_path / "cwd_agent_mod.py").write_text(
+        "MESSAGES = [{'role': 'user', 'content': 'hi'}]\n"
+        "def run(client):\n"
+        "    client.inference(function_name='research_step',\n"
+        "                     input={'messages': MESSAGES})\n"
+    )
+    config = Path(__file__).resolve().parents[2] / "scenarios/best_of_n/tensorzero.toml"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    code, out, _ = simulate(
+        capsys, str(config), "--agent", "cwd_agent_mod:run", "--runs", "3", "--json"
+    )
+    assert code == 0
+    (arm,) = json.loads(out)["scenarios"][0]["arms"]
+    assert arm["inferences"] == 3
+
+
+def test_nothing_swept_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = Path(__file__).resolve().parents[2] / "scenarios/best_of_n/tensorzero.toml"
+    code, _, err = simulate(
+        capsys, str(config), "--agent", "no_such_agent_module:run", "--runs", "3"
+    )
+    assert code == 2
+    assert err.startswith("runguard: best_of_n (agent): agent: cannot import")
+    assert "no_such_agent_module" in err
