@@ -156,11 +156,14 @@ class ProviderPlan:
     simple: bool = False
     #: how the provider adds the JSON instruction (``prompts.provider_json_rule``)
     json_rule: int = 0
+    #: no outcome schedule and no failure rates: every attempt is answered
+    always_ok: bool = False
 
     def __post_init__(self) -> None:
         self.simple = (
             self.cached is None and self.reasoning is None and self.cache_write is None
         )
+        self.always_ok = not self.schedule and self.outcome_draws is None
 
     def next_outcome(self) -> tuple[str, int]:
         if self.position < len(self.schedule):
@@ -571,7 +574,7 @@ class Engine:
             ) + extra
             start = t
             if admission is None:
-                kind, status = pp.next_outcome()
+                kind, status = (OK, 200) if pp.always_ok else pp.next_outcome()
                 latency = pp.latency.draw()
             else:
                 try:

@@ -13,7 +13,6 @@ import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from tensorzero import FeedbackResponse
 
@@ -47,11 +46,12 @@ class FeedbackRecord:
     tags: Mapping[str, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class InferenceTarget:
+    """What feedback needs to know about an inference: its function's
+    facts, so one instance serves every inference of the function."""
+
     function: str
-    variant: str
-    episode_id: UUID
     is_json: bool
     output_schema: Mapping[str, Any]
 
@@ -68,9 +68,12 @@ class Gateway:
         self.ids = ids
         self.epoch = epoch
         self.feedback_records: list[FeedbackRecord] = []
-        #: inference id -> what feedback needs to know about it
-        self.targets: dict[UUID, InferenceTarget] = {}
-        self.episodes: dict[UUID, float] = {}
+        #: inference id (``UUID.int``: a C-level hash, and one object less
+        #: per inference for the garbage collector) -> its function's facts
+        self.targets: dict[int, InferenceTarget] = {}
+        #: episode id (``UUID.int``) -> start of its first inference
+        self.episodes: dict[int, float] = {}
+        self._function_targets: dict[str, InferenceTarget] = {}
         self._model_functions: dict[str, FunctionPlan] = {}
         #: compiled once: the input checks of every function
         self.validators = {
@@ -227,10 +230,12 @@ class Gateway:
             ctx.inference_id, ctx.episode_id, fn.name, ctx.variant,
             start, end, 200, tin, tout, atto,
         )  # fmt: skip
-        self.targets[ctx.inference_id] = InferenceTarget(
-            fn.name, ctx.variant, ctx.episode_id, is_json, fn.output_schema
-        )
-        self.episodes.setdefault(ctx.episode_id, start)
+        target = self._function_targets.get(fn.name)
+        if target is None:
+            target = InferenceTarget(fn.name, is_json, fn.output_schema)
+            self._function_targets[fn.name] = target
+        self.targets[ctx.inference_id.int] = target
+        self.episodes.setdefault(ctx.episode_id.int, start)
         if streaming:
             chunks = make_chunks(
                 is_json,
@@ -298,7 +303,9 @@ class Gateway:
         except InvalidId as exc:
             raise RequestError(400, exc.message) from None
         known = (
-            target in self.targets if level == "inference" else target in self.episodes
+            target.int in self.targets
+            if level == "inference"
+            else target.int in self.episodes
         )
         if not known:
             # the gateway polls its database for up to 6 s minus the id's
@@ -323,7 +330,7 @@ class Gateway:
         if kind == "comment" and not isinstance(value, str):
             raise RequestError(400, "Feedback value for a comment must be a string")
         if kind == "demonstration":
-            self._check_demonstration(self.targets[target], value)
+            self._check_demonstration(self.targets[target.int], value)
         feedback_id = self.ids.uuid7(self.epoch + start)
         if not dryrun:
             self.feedback_records.append(

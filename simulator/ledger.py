@@ -21,6 +21,7 @@ from typing import IO, Any, NamedTuple
 from uuid import UUID
 
 from simulator.errors import UsageError
+from simulator.ids import uuid_from_int
 from simulator.pricing import ATTO_PER_USD
 
 NANO = Decimal(1_000_000_000)
@@ -117,8 +118,11 @@ class Ledger:
         self.end_s: list[float] = []
         self.function: list[str] = []
         self.variant: list[str] = []
-        self.episode_id: list[UUID] = []
-        self.inference_id: list[UUID] = []
+        # Ids are kept as ``UUID.int``: a UUID is a container the garbage
+        # collector tracks, and two per inference kept for the whole run
+        # make every full collection slower; ints are not tracked.
+        self._episode_ids: list[int] = []
+        self._inference_ids: list[int] = []
         self.model: list[str] = []
         self.provider: list[str] = []
         self.role: list[str] = []
@@ -168,8 +172,8 @@ class Ledger:
         self.end_s.append(end_s)
         self.function.append(function)
         self.variant.append(variant)
-        self.episode_id.append(episode_id)
-        self.inference_id.append(inference_id)
+        self._episode_ids.append(episode_id.int)
+        self._inference_ids.append(inference_id.int)
         self.model.append(model)
         self.provider.append(provider)
         self.role.append(role)
@@ -235,8 +239,8 @@ class Ledger:
     ) -> None:
         self._inf.append(
             (
-                inference_id,
-                episode_id,
+                inference_id.int,
+                episode_id.int,
                 function,
                 variant,
                 start_s,
@@ -260,8 +264,8 @@ class Ledger:
         atto = Decimal(ATTO_PER_USD)
         return [
             InferenceRecord(
-                str(iid),
-                str(eid),
+                str(uuid_from_int(iid)),
+                str(uuid_from_int(eid)),
                 fn,
                 variant,
                 start,
@@ -286,6 +290,16 @@ class Ledger:
                 error,
             ) in self._inf
         ]
+
+    @property
+    def episode_id(self) -> list[UUID]:
+        """The episode id column."""
+        return [uuid_from_int(value) for value in self._episode_ids]
+
+    @property
+    def inference_id(self) -> list[UUID]:
+        """The inference id column."""
+        return [uuid_from_int(value) for value in self._inference_ids]
 
     # -- totals -------------------------------------------------------------
 
@@ -404,8 +418,8 @@ class Ledger:
             self.end_s[i],
             self.function[i],
             self.variant[i],
-            str(self.episode_id[i]),
-            str(self.inference_id[i]),
+            str(uuid_from_int(self._episode_ids[i])),
+            str(uuid_from_int(self._inference_ids[i])),
             self.model[i],
             self.provider[i],
             self.role[i],

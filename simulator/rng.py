@@ -67,7 +67,8 @@ class BitStream:
             return [self.next74() for _ in range(len(self._buf) // 2)]
         raw = self._gen.integers(0, 2**64, size=2 * BATCH, dtype=np.uint64)
         high = (raw[0::2] & np.uint64(0x3FF)).tolist()
-        return [(h << 64) | low for h, low in zip(high, raw[1::2].tolist())]
+        low = raw[1::2].tolist()
+        return [(h << 64) | lo for h, lo in zip(high, low, strict=True)]
 
 
 class Sampler:

@@ -29,11 +29,11 @@ _sha256 = hashlib.sha256
 
 def uniform_value(function_name: str, episode_id: UUID) -> float:
     """``get_uniform_value`` of the gateway: a number in [0, 1)."""
-    return _uniform(function_name.encode(), episode_id)
+    return _uniform(function_name.encode(), episode_id.int)
 
 
-def _uniform(prefix: bytes, episode_id: UUID) -> float:
-    digest = _sha256(prefix + episode_id.int.to_bytes(16, "big")).digest()
+def _uniform(prefix: bytes, episode: int) -> float:
+    digest = _sha256(prefix + episode.to_bytes(16, "big")).digest()
     return int.from_bytes(digest[:4], "big") / 4294967296.0
 
 
@@ -160,7 +160,8 @@ class VariantSampler:
             ns: _Plan(exp, function)
             for ns, exp in function.experimentation.namespaces.items()
         }
-        self._u: dict[UUID, float] = {}
+        #: episode id (``UUID.int``, hashed in C) -> its ``u``
+        self._u: dict[int, float] = {}
 
     def order(self, episode_id: UUID, namespace: str | None = None) -> Iterable[str]:
         """The variants in the order the gateway would try them."""
@@ -169,10 +170,11 @@ class VariantSampler:
             plan = self._namespaces.get(namespace, plan)
         if plan.fixed is not None:
             return plan.fixed
-        u = self._u.get(episode_id)
+        key = episode_id.int
+        u = self._u.get(key)
         if u is None:
-            u = _uniform(self._prefix, episode_id)
+            u = _uniform(self._prefix, key)
             if len(self._u) >= self._REMEMBERED:
                 self._u.clear()
-            self._u[episode_id] = u
+            self._u[key] = u
         return plan.order(u)

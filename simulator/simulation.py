@@ -118,6 +118,7 @@ class Simulation:
         return float(sampler(value, gen, integer=False, low=-np.inf).draw())
 
     def assert_within(self, **ceilings: Any) -> None:
+        __tracebackhide__ = True  # the caller's line is where the check failed
         from simulator.ceilings import assert_within
 
         assert_within(self, **ceilings)

@@ -112,7 +112,9 @@ class InputValidator:
         if not isinstance(inp, Mapping):
             return
         system = inp.get("system")
-        if system is not None:
+        if type(system) is str and "system" not in self._validators:
+            pass  # a text system prompt with no schema: nothing to check
+        elif system is not None:
             self._check(system, "system", None)
         elif "system" in self._validators:
             raise RequestError(
