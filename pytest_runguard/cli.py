@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,13 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:])
     try:
         module = importlib.import_module(args._module)
-        return int(module.run(args))
+        code = int(module.run(args))
+        # Flush here, not at exit, so a closed pipe is caught below.
+        sys.stdout.flush()
+        return code
     except RunguardError as exc:
         # A user's mistake gets one clear line, never a traceback.
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (``| head``) went away: stop quietly, as Unix tools do.
+        # Python flushes stdout again at exit; point it at devnull so that
+        # flush cannot raise a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

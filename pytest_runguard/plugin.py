@@ -15,22 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_runguard.seeds import WORKER_KEY, parse_seed
+from simulator.ceilings import CEILING_NAMES
 
 if TYPE_CHECKING:
     from pytest_runguard.fixture import LoadCache, SimulationFactory
     from pytest_runguard.scenario import ReplayResult
     from pytest_runguard.summary import Summary
 
-CEILING_KEYS = (
-    "max_billed_usd",
-    "max_provider_calls",
-    "max_input_tokens",
-    "max_output_tokens",
-    "max_call_input_tokens",
-    "max_elapsed_s",
-    "max_inferences_per_episode",
-    "max_feedback_per_episode",
-)
+CEILING_KEYS = CEILING_NAMES
 MARKER_KEYS = ("config", "world", "seed", *CEILING_KEYS)
 DEFAULT_RUNS = 1000
 
@@ -288,6 +280,9 @@ def _ini_runs(config: pytest.Config) -> int:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # A breach raised here is the test's failure, not the plugin's: keep this
+    # frame out of the traceback.
+    __tracebackhide__ = True
     from pytest_runguard.examples import forget
 
     forget()

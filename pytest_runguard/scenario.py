@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -346,7 +347,11 @@ def write_scenario(path: str | Path, scenario: Scenario) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = tomli_w.dumps(scenario_to_dict(scenario, path.parent.resolve()))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # Not mkstemp: it creates the file 0600, and a scenario is meant to be
+    # shared.  Opened like any new file, the user's umask sets its mode.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

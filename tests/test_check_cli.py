@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from pytest_runguard.cli import main
 
 CHESS = "examples/chess-puzzles/config/tensorzero.toml"
+BEST_OF_N = Path(__file__).parents[1] / "scenarios/best_of_n/tensorzero.toml"
 
 
 def test_chess_best_and_mixture_of_five_make_six_calls(
@@ -129,3 +132,36 @@ def test_unpriced_shorthand_model_gets_a_fix_it_can_use(
     # Shorthand models take no `cost` entries: the fix must not ask for them.
     assert "'openai::gpt-99-imaginary' has no price" in warning
     assert "declare it under [models] with `cost` entries" in warning
+
+
+def test_a_directory_gets_a_directory_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    assert main(["check", f"{folder}/"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "is a directory" in line
+    assert f"pass {folder}/tensorzero.toml or a glob such as '{folder}/*.toml'" in line
+
+
+def test_a_closed_stdout_ends_quietly() -> None:
+    # `runguard check ... --json | head -1` when head exits first.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest_runguard.cli",
+            "check",
+            str(BEST_OF_N),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 1
+    assert err == ""

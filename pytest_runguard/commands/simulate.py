@@ -287,11 +287,21 @@ def _config_plan(target: str, args: argparse.Namespace) -> Plan:
 
 
 def _config_name(path: Path) -> str:
-    """``chess-puzzles`` for ``chess-puzzles/config/tensorzero.toml``."""
-    parent = path.parent
-    if path.name == "tensorzero.toml":
-        return (parent.parent if parent.name == "config" else parent).name or path.stem
-    return path.stem
+    """``chess-puzzles`` for ``chess-puzzles/config/tensorzero.toml``, for
+    ``config/tensorzero.toml`` run inside ``chess-puzzles`` and for a glob
+    such as ``chess-puzzles/config/*.toml``; ``prod`` for ``prod.toml``."""
+    import glob
+
+    path = path.absolute()
+    if path.name != "tensorzero.toml" and not glob.has_magic(path.name):
+        return path.stem
+    # Every config is called tensorzero.toml: name it after its project.
+    folder = path.parent
+    while glob.has_magic(folder.name) and folder != folder.parent:
+        folder = folder.parent
+    if folder.name == "config":
+        folder = folder.parent
+    return folder.name or str(path)
 
 
 def resolve_agent(name: str, agent_file: Path | None = None) -> Callable[..., Any]:

@@ -221,12 +221,19 @@ class SpendGuard:
         return GuardedClient(self, client)
 
 
-def _refuse_stream(kwargs: dict[str, Any]) -> None:
+def _reserve_call(guard: SpendGuard, kwargs: dict[str, Any]) -> Reservation:
+    """Reserve the call's worst case; pin the variant the guard chose."""
     if kwargs.get("stream"):
         raise NotImplementedError(
             "runguard: SpendGuard does not wrap streaming inferences yet: it "
             "settles from the final response's usage; call with stream=False"
         )
+    reservation = guard.reserve(
+        kwargs["function_name"], kwargs.get("input"), kwargs.get("variant_name")
+    )
+    if reservation.variant_name is not None:
+        kwargs["variant_name"] = reservation.variant_name
+    return reservation
 
 
 class GuardedClient:
@@ -235,12 +242,7 @@ class GuardedClient:
         self.client = client
 
     def inference(self, **kwargs: Any) -> Any:
-        _refuse_stream(kwargs)
-        reservation = self.guard.reserve(
-            kwargs["function_name"], kwargs.get("input"), kwargs.get("variant_name")
-        )
-        if reservation.variant_name is not None:
-            kwargs["variant_name"] = reservation.variant_name
+        reservation = _reserve_call(self.guard, kwargs)
         try:
             response = self.client.inference(**kwargs)
         except BaseException:
@@ -261,12 +263,7 @@ class AsyncGuardedClient:
     async def inference(self, **kwargs: Any) -> Any:
         # Reserving before the await is what keeps concurrent calls honest:
         # each one sees the budget the others already hold.
-        _refuse_stream(kwargs)
-        reservation = self.guard.reserve(
-            kwargs["function_name"], kwargs.get("input"), kwargs.get("variant_name")
-        )
-        if reservation.variant_name is not None:
-            kwargs["variant_name"] = reservation.variant_name
+        reservation = _reserve_call(self.guard, kwargs)
         try:
             response = await self.client.inference(**kwargs)
         except BaseException:

@@ -58,6 +58,15 @@ def expand(path_or_glob: str | Path) -> tuple[Path, ...]:
             )
         return files
     path = Path(text)
+    if path.is_dir():
+        raise ConfigError(
+            "is a directory, not a config file",
+            file=text,
+            fix=(
+                f"pass {(path / 'tensorzero.toml').as_posix()} or a glob such as"
+                f" '{(path / '*.toml').as_posix()}'"
+            ),
+        )
     if not path.is_file():
         raise ConfigError(
             "no such config file",

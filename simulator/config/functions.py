@@ -197,6 +197,21 @@ def _candidates(sec: Section) -> tuple[str, ...]:
     return tuple(candidates)
 
 
+def _fan_out(
+    sec: Section, role: str, function_type: str
+) -> tuple[float | None, tuple[str, ...], ChatCompletionConfig]:
+    """Best-of-N and mixture-of-N: weight, candidates and the one
+    chat-completion table (``evaluator`` or ``fuser``) that judges them."""
+    weight = _weight(sec)
+    _timeout_s(sec)
+    candidates = _candidates(sec)
+    judge_sec = sec.sub(role, required=True)
+    assert judge_sec is not None
+    judge, _ = read_chat_completion(judge_sec, function_type=function_type, role=role)
+    judge_sec.done()
+    return weight, candidates, judge
+
+
 def _timeout_s(sec: Section) -> None:
     if sec.has("timeout_s"):
         value = sec.get("timeout_s", "opt_number")
@@ -264,15 +279,7 @@ def read_variant(
         )
         variant = ChainOfThoughtVariant(type=kind, weight=weight, inner=inner, **common)
     elif kind == "experimental_best_of_n_sampling":
-        weight = _weight(sec)
-        _timeout_s(sec)
-        candidates = _candidates(sec)
-        evaluator_sec = sec.sub("evaluator", required=True)
-        assert evaluator_sec is not None
-        evaluator, _ = read_chat_completion(
-            evaluator_sec, function_type=function_type, role="evaluator"
-        )
-        evaluator_sec.done()
+        weight, candidates, evaluator = _fan_out(sec, "evaluator", function_type)
         variant = BestOfNVariant(
             type=kind,
             weight=weight,
@@ -281,15 +288,7 @@ def read_variant(
             **common,
         )
     elif kind == "experimental_mixture_of_n":
-        weight = _weight(sec)
-        _timeout_s(sec)
-        candidates = _candidates(sec)
-        fuser_sec = sec.sub("fuser", required=True)
-        assert fuser_sec is not None
-        fuser, _ = read_chat_completion(
-            fuser_sec, function_type=function_type, role="fuser"
-        )
-        fuser_sec.done()
+        weight, candidates, fuser = _fan_out(sec, "fuser", function_type)
         variant = MixtureOfNVariant(
             type=kind, weight=weight, candidates=candidates, fuser=fuser, **common
         )

@@ -25,6 +25,7 @@ from simulator.errors import RunguardError
 from simulator.fakeprovider import wire
 from simulator.fakeprovider.behaviour import Behaviour
 from simulator.fakeprovider.calls import CallRecord, ProviderReply, ProviderRequest
+from simulator.loopthread import LoopThread
 
 HOST = "127.0.0.1"
 
@@ -60,8 +61,7 @@ class FakeProvider:
         self._idle = threading.Condition(self._lock)
         self._inflight = 0
         self._epoch = time.monotonic()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopThread("runguard-fake-provider")
         self._runner: web.ServerRunner | None = None
 
     # ------------------------------------------------------------------
@@ -270,13 +270,21 @@ class FakeProvider:
         await response.write_eof()
         return response
 
-    async def _openai_chat(self, http: web.BaseRequest) -> web.StreamResponse:
-        request = wire.parse_openai_chat(await self._body(http), http.headers)
+    async def _answer(
+        self, http: web.BaseRequest, request: ProviderRequest
+    ) -> tuple[CallRecord, ProviderReply]:
+        """Decide the reply, take its latency, and log the call (also when
+        the gateway hangs up first)."""
         record, reply = self._decide(request)
         try:
             await self._wait(http, reply)
         finally:
             self._finish(http, record, request, reply)
+        return record, reply
+
+    async def _openai_chat(self, http: web.BaseRequest) -> web.StreamResponse:
+        request = wire.parse_openai_chat(await self._body(http), http.headers)
+        record, reply = await self._answer(http, request)
         if reply.status != 200:
             return self._json(wire.openai_error(reply), reply.status)
         if request.stream:
@@ -288,11 +296,7 @@ class FakeProvider:
     async def _openai_embeddings(self, http: web.BaseRequest) -> web.StreamResponse:
         body = await self._body(http)
         request = wire.parse_openai_embeddings(body, http.headers)
-        record, reply = self._decide(request)
-        try:
-            await self._wait(http, reply)
-        finally:
-            self._finish(http, record, request, reply)
+        record, reply = await self._answer(http, request)
         if reply.status != 200:
             return self._json(wire.openai_error(reply), reply.status)
         return self._json(
@@ -301,11 +305,7 @@ class FakeProvider:
 
     async def _anthropic_messages(self, http: web.BaseRequest) -> web.StreamResponse:
         request = wire.parse_anthropic_messages(await self._body(http), http.headers)
-        record, reply = self._decide(request)
-        try:
-            await self._wait(http, reply)
-        finally:
-            self._finish(http, record, request, reply)
+        record, reply = await self._answer(http, request)
         if reply.status != 200:
             return self._json(wire.anthropic_error(reply), reply.status)
         if request.stream:
@@ -352,44 +352,17 @@ class FakeProvider:
 
     def start(self) -> FakeProvider:
         """Serve on a background thread with its own event loop."""
-        if self._thread is not None:
+        if self._serving.running:
             return self
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(
-            target=run, name="runguard-fake-provider", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread = None
-            raise failure[0]
+        failure = self._serving.start(self.start_async, self.stop_async)
+        if failure is not None:
+            raise failure
         return self
 
     def stop(self) -> None:
-        if self._thread is None or self._loop is None:
+        if not self._serving.running:
             return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
+        self._serving.stop(timeout=10)
         self._port = None
 
     def __enter__(self) -> FakeProvider:

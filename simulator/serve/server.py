@@ -8,14 +8,13 @@ that was passed in.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from simulator.errors import UsageError
+from simulator.loopthread import LoopThread
 from simulator.serve.app import SimulationBackend, build_app
 
 __all__ = ["HOST", "GatewayServer"]
@@ -41,9 +40,8 @@ class GatewayServer:
         self.backend = SimulationBackend(sim, config_hash=config_hash)
         self._requested_port = port
         self._port: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopThread("runguard-gateway")
 
     @property
     def port(self) -> int:
@@ -71,43 +69,16 @@ class GatewayServer:
         return self.backend.internal_errors
 
     def start(self) -> str:
-        if self._thread is not None:
+        if self._serving.running:
             raise UsageError("runguard: the gateway server is already running")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._open())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._close())
-                loop.close()
-
-        self._thread = threading.Thread(
-            target=serve, name="runguard-gateway", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
+        failure = self._serving.start(self._open, self._close)
+        if failure is not None:
             self.backend.close()
             raise UsageError(
                 f"runguard: cannot serve the gateway on {HOST}:"
-                f"{self._requested_port}: {failure[0]}; pick another --port "
+                f"{self._requested_port}: {failure}; pick another --port "
                 "(0 = any free port)"
-            ) from failure[0]
+            ) from failure
         return self.url
 
     async def _open(self) -> None:
@@ -128,22 +99,15 @@ class GatewayServer:
             self._runner = None
 
     def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
+        if not self._serving.running:
             return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        self._thread = None
-        self._loop = None
+        self._serving.stop()
         self._port = None
         self.backend.close()
 
     def wait(self) -> None:
         """Block until the server stops (``runguard serve`` runs until Ctrl-C)."""
-        if self._thread is not None:
-            # A timeout keeps the main thread responsive to KeyboardInterrupt.
-            while self._thread.is_alive():
-                self._thread.join(timeout=0.5)
+        self._serving.wait()
 
     def __enter__(self) -> GatewayServer:
         self.start()

@@ -272,6 +272,7 @@ SAMPLING = [
         + variant("b", "m_b", extra="weight = 0.8"),
         EPISODES,
         world(),
+        deprecated="per-variant `weight` is deprecated",
     ),
     Case(
         "legacy-zero-weight-excluded-but-pinnable",
@@ -281,6 +282,7 @@ SAMPLING = [
         + variant("b", "m_b", extra="weight = 0.0"),
         (Infer(episode=1), Infer(episode=2), Infer(variant="b")),
         world(),
+        deprecated="per-variant `weight` is deprecated",
     ),
     Case(
         "unweighted-fallback-after-failure",
@@ -629,6 +631,7 @@ STRUCTURED = [
         (Infer(),),
         world(),
         files=SCHEMA_FILES,
+        deprecated="`experimental_chain_of_thought` is deprecated",
     ),
     Case(
         "chain-of-thought-refuses-streaming",
@@ -639,6 +642,7 @@ STRUCTURED = [
         (Infer(stream=True),),
         world(),
         files=SCHEMA_FILES,
+        deprecated="`experimental_chain_of_thought` is deprecated",
     ),
     Case(
         "tools-required",

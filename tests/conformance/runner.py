@@ -65,6 +65,9 @@ class Case:
     concurrent: bool = False
     #: a known difference, recorded in the notes (temporary)
     xfail: str | None = None
+    #: the deprecated form the config uses on purpose, as the start of its
+    #: ConfigWarning's problem text (the warning is expected, not news)
+    deprecated: str | None = None
 
 
 def episode_uuid(n: int) -> uuid.UUID:

@@ -3,6 +3,7 @@ simulator, compared call by call (see ``cases.py`` for the table)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from .runner import Case, run_gateway, run_simulator
 
 def _param(case: Case) -> object:
     marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+    if case.deprecated:
+        # The message starts with the file and key; match the problem after them.
+        marks.append(
+            pytest.mark.filterwarnings(
+                f"ignore:.*{re.escape(case.deprecated)}:simulator.errors.ConfigWarning"
+            )
+        )
     return pytest.param(case, id=case.id, marks=marks)
 
 

@@ -28,7 +28,8 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        with exc:
+            return exc.code, json.loads(exc.read())
 
 
 def _chat(model: str = "m", text: str = "hello world") -> dict[str, Any]:
@@ -122,6 +123,7 @@ def test_bad_json_is_a_400() -> None:
         )
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(request, timeout=10)
+        info.value.close()
         assert info.value.code == 400
 
 
@@ -155,6 +157,8 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert json.loads(ledger.read_text().splitlines()[0])["output_tokens"] == 3
 
 

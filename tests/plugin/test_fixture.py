@@ -56,6 +56,41 @@ def test_breached_marker_ceiling_fails_with_ledger_and_replay_command(project):
     assert re.search(r"ledger digest [0-9a-f]{64}", out)
 
 
+def test_a_breach_traceback_shows_the_test_not_the_plugin(project):
+    project.makepyfile(
+        test_frames="""
+        import pytest
+        from budget_agents import draft_loop
+
+        @pytest.mark.runguard(config="split.toml", max_billed_usd="0.001")
+        def test_marker(runguard_sim):
+            draft_loop(runguard_sim.client(), calls=20)
+
+        def test_explicit(runguard_sim):
+            sim = runguard_sim(config="split.toml")
+            draft_loop(sim.client(), calls=20)
+            sim.assert_within(max_billed_usd="0.001")
+        """
+    )
+    result = project.runpytest(*FLAGS)
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            '>       sim.assert_within(max_billed_usd="0.001")',
+            "test_frames.py:11: CeilingBreached",
+        ]
+    )
+    assert out.count("CeilingBreached: runguard: max_billed_usd=$0.001 breached") == 2
+    for helper in (
+        "pytest_runtest_call",
+        "factory.check()",
+        "plugin.py",
+        "simulation.py",
+    ):
+        assert helper not in out
+
+
 def test_replay_command_reproduces_the_same_ledger(project):
     project.makepyfile(
         test_digest="""

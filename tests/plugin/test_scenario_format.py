@@ -140,6 +140,18 @@ def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.toml"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["022", "077"])
+def test_written_file_mode_follows_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        target = write_scenario(tmp_path / "shared.toml", _scenario(tmp_path))
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.toml"]
+
+
 def test_a_directory_or_non_utf8_file_is_a_scenario_error(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read it .*pass a scenario file"):
         load_scenario(tmp_path)

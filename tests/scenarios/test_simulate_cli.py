@@ -213,3 +213,27 @@ def test_nothing_swept_is_an_error(
     assert code == 2
     assert err.startswith("runguard: best_of_n (agent): agent: cannot import")
     assert "no_such_agent_module" in err
+
+
+@pytest.mark.parametrize("target", ["config/tensorzero.toml", "config/*.toml"])
+def test_a_config_sweep_is_named_after_its_project(
+    target: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "scenarios/best_of_n"
+    project = tmp_path / "support-bot"
+    (project / "config").mkdir(parents=True)
+    (project / "config/tensorzero.toml").write_text(
+        (shipped / "tensorzero.toml").read_text()
+    )
+    monkeypatch.chdir(project)
+    agent = "pytest_runguard.example_agents.research:research_loop"
+    code, out, _ = simulate(
+        capsys, target, "--agent", agent, "--runs", "1",
+        "--agent-kwargs", '{"queries": 1}', "--json",
+    )  # fmt: skip
+    assert code == 0
+    (scenario,) = json.loads(out)["scenarios"]
+    assert scenario["name"] == "support-bot"

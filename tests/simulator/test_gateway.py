@@ -9,6 +9,7 @@ from simhelpers import MESSAGE, openai_model
 from tensorzero import TensorZeroError
 
 from simulator import Simulation
+from simulator.errors import ConfigWarning
 
 Make = Callable[..., Simulation]
 
@@ -51,7 +52,10 @@ SCHEMA = {
 
 @pytest.fixture
 def sim(make_sim: Make, tmp_path) -> Simulation:  # type: ignore[no-untyped-def]
-    sim = make_sim(CONFIG.replace("schema.json", str(tmp_path / "schema.json")))
+    config = CONFIG.replace("schema.json", str(tmp_path / "schema.json"))
+    # functions.j keeps the deprecated chain-of-thought variant on purpose.
+    with pytest.warns(ConfigWarning, match="`experimental_chain_of_thought` is dep"):
+        sim = make_sim(config)
     return sim
 
 

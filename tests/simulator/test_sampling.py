@@ -14,6 +14,7 @@ from simhelpers import MESSAGE, openai_model
 
 from simulator import Simulation
 from simulator.config import load_config
+from simulator.errors import ConfigWarning
 from simulator.ids import uuid_from_int
 from simulator.sampling import VariantSampler, uniform_value
 
@@ -166,7 +167,12 @@ weight = 0.0
 def test_episode_stickiness(
     make_sim: Callable[..., Simulation], config_path: Path
 ) -> None:
-    sim = Simulation.from_config(str(config_path), seed=3)
+    # The shared config holds every weighting form, the deprecated ones too.
+    with (
+        pytest.warns(ConfigWarning, match="per-variant `weight` is deprecated"),
+        pytest.warns(ConfigWarning, match="type `static_weights` is deprecated"),
+    ):
+        sim = Simulation.from_config(str(config_path), seed=3)
     client = sim.client()
     first = client.inference(function_name="static", input=MESSAGE)
     names = {
