@@ -12,7 +12,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from simulator.errors import UsageError
 from simulator.failures import Failure
@@ -21,8 +21,6 @@ from simulator.timeline import drive, run_blocking
 
 if TYPE_CHECKING:
     from simulator.simulation import Simulation
-
-_R = TypeVar("_R")
 
 #: Request options that change what the gateway does and that the
 #: simulator does not model yet; they are refused, never ignored.
@@ -37,6 +35,8 @@ _UNSIMULATED = (
     "include_original_response",
     "include_aggregated_response",
 )
+
+_get_ident = threading.get_ident
 
 
 def _refuse_unsimulated(options: Mapping[str, Any]) -> None:
@@ -53,16 +53,16 @@ def _refuse_unsimulated(options: Mapping[str, Any]) -> None:
         )
 
 
-def _blocking(fn: Callable[..., _R], clock: Any) -> Callable[..., _R]:
-    def call(*args: Any, **kwargs: Any) -> _R:
-        return run_blocking(clock, functools.partial(fn, *args, **kwargs))
-
-    return call
-
-
 class _Base:
+    """What both clients share: the simulation's gateway and the way a
+    request reaches it; they differ only in how they wait for the end."""
+
     def __init__(self, sim: Simulation) -> None:
         self._sim = sim
+        self._clock = sim.clock
+        self._gateway = sim.gateway
+        #: with limits declared a call runs on a virtual-time loop
+        self._limited = sim.engine.admission is not None
 
     def __enter__(self) -> Any:
         return self
@@ -79,13 +79,32 @@ class _Base:
     def close(self) -> None:
         return None
 
+    def _feedback_call(
+        self,
+        metric_name: str,
+        value: Any,
+        inference_id: Any,
+        episode_id: Any,
+        dryrun: bool | None,
+        tags: dict[str, str] | None,
+    ) -> tuple[Any, float]:
+        return self._gateway.feedback(
+            self._clock.now,
+            metric_name=metric_name,
+            value=value,
+            inference_id=inference_id,
+            episode_id=episode_id,
+            dryrun=dryrun,
+            tags=tags,
+        )
+
 
 class SimulatedGateway(_Base):
     """Drop-in for ``tensorzero.TensorZeroGateway`` (sync)."""
 
     def _check_thread(self) -> None:
         sim = self._sim
-        ident = threading.get_ident()
+        ident = _get_ident()
         if sim._owner_thread is None:
             sim._owner_thread = ident
         elif sim._owner_thread != ident:
@@ -95,6 +114,17 @@ class SimulatedGateway(_Base):
                 "host, so use one thread per Simulation or the async client "
                 "with sim.run()"
             )
+
+    def _finish(self, call: Callable[..., tuple[Any, float]], *args: Any) -> Any:
+        clock = self._clock
+        try:
+            result, end = call(*args)
+        except Failure as err:
+            clock.advance_to(err.at)
+            raise err.to_tensorzero() from None
+        if end > clock.now:
+            clock.now = end
+        return result
 
     def inference(
         self,
@@ -111,39 +141,22 @@ class SimulatedGateway(_Base):
         tags: dict[str, str] | None = None,
         **options: Any,
     ) -> Any:
-        self._check_thread()
+        if self._sim._owner_thread != _get_ident():
+            self._check_thread()
         if options:
             _refuse_unsimulated(options)
-        sim = self._sim
-        clock = sim.clock
-        # the common case calls the gateway directly; with limits declared
-        # the same call runs on a private virtual-time loop
-        run = (
-            sim.gateway.inference
-            if sim.engine.admission is None
-            else _blocking(sim.gateway.inference, clock)
-        )
-        try:
-            result, end = run(
-                clock.now,
-                input=input,
-                function_name=function_name,
-                model_name=model_name,
-                episode_id=episode_id,
-                namespace=namespace,
-                stream=stream,
-                params=params,
-                variant_name=variant_name,
-                tags=tags,
-            )
-        except Failure as err:
-            clock.advance_to(getattr(err, "at", clock.now))
-            raise err.to_tensorzero() from None
-        if end > clock.now:
-            clock.now = end
-        if stream:
-            return iterate(result)
-        return result
+        clock = self._clock
+        args = (
+            clock.now, input, function_name, model_name, episode_id, namespace,
+            stream, params, variant_name, tags,
+        )  # fmt: skip
+        if self._limited:
+            # a private virtual-time loop that lives for this call
+            call = functools.partial(self._gateway.inference, *args)
+            result = self._finish(run_blocking, clock, call)
+        else:
+            result = self._finish(self._gateway.inference, *args)
+        return iterate(result) if stream else result
 
     def feedback(
         self,
@@ -157,23 +170,10 @@ class SimulatedGateway(_Base):
         tags: dict[str, str] | None = None,
     ) -> Any:
         self._check_thread()
-        sim = self._sim
-        clock = sim.clock
-        try:
-            result, end = sim.gateway.feedback(
-                clock.now,
-                metric_name=metric_name,
-                value=value,
-                inference_id=inference_id,
-                episode_id=episode_id,
-                dryrun=dryrun,
-                tags=tags,
-            )
-        except Failure as err:
-            clock.advance_to(getattr(err, "at", clock.now))
-            raise err.to_tensorzero() from None
-        clock.advance_to(end)
-        return result
+        return self._finish(
+            self._feedback_call,
+            metric_name, value, inference_id, episode_id, dryrun, tags,
+        )  # fmt: skip
 
 
 class AsyncSimulatedGateway(_Base):
@@ -183,17 +183,28 @@ class AsyncSimulatedGateway(_Base):
     def _check_loop(self) -> None:
         # checked before anything runs, so a refused call writes nothing
         loop = asyncio.get_running_loop()
-        if getattr(loop, "virtual_clock", None) is not self._sim.clock:
+        if getattr(loop, "virtual_clock", None) is not self._clock:
             raise UsageError(
                 "runguard: the async client must run on the simulation's "
                 "virtual-time loop; call sim.run(agent(...)) instead of "
                 "asyncio.run(...) or a test framework's own event loop"
             )
 
+    async def _finish(
+        self, call: Callable[[], tuple[Any, float]], limited: bool = False
+    ) -> Any:
+        try:
+            result, end = await drive(call, self._clock) if limited else call()
+        except Failure as err:
+            await self._wait_until(err.at)
+            raise err.to_tensorzero() from None
+        await self._wait_until(end)
+        return result
+
     async def _wait_until(self, end: float) -> None:
         # NOTE: sleep even for zero so concurrent agents interleave the way
         # they would around a real network await.
-        await asyncio.sleep(max(0.0, end - self._sim.clock.now))
+        await asyncio.sleep(max(0.0, end - self._clock.now))
 
     async def inference(
         self,
@@ -213,33 +224,12 @@ class AsyncSimulatedGateway(_Base):
         self._check_loop()
         if options:
             _refuse_unsimulated(options)
-        sim = self._sim
-        start = sim.clock.now
         call = functools.partial(
-            sim.gateway.inference,
-            start,
-            input=input,
-            function_name=function_name,
-            model_name=model_name,
-            episode_id=episode_id,
-            namespace=namespace,
-            stream=stream,
-            params=params,
-            variant_name=variant_name,
-            tags=tags,
-        )
-        try:
-            if sim.engine.admission is None:
-                result, end = call()
-            else:
-                result, end = await drive(call, sim.clock)
-        except Failure as err:
-            await self._wait_until(getattr(err, "at", start))
-            raise err.to_tensorzero() from None
-        await self._wait_until(end)
-        if stream:
-            return aiterate(result)
-        return result
+            self._gateway.inference, self._clock.now, input, function_name,
+            model_name, episode_id, namespace, stream, params, variant_name, tags,
+        )  # fmt: skip
+        result = await self._finish(call, limited=self._limited)
+        return aiterate(result) if stream else result
 
     async def feedback(
         self,
@@ -253,20 +243,8 @@ class AsyncSimulatedGateway(_Base):
         tags: dict[str, str] | None = None,
     ) -> Any:
         self._check_loop()
-        sim = self._sim
-        start = sim.clock.now
-        try:
-            result, end = sim.gateway.feedback(
-                start,
-                metric_name=metric_name,
-                value=value,
-                inference_id=inference_id,
-                episode_id=episode_id,
-                dryrun=dryrun,
-                tags=tags,
-            )
-        except Failure as err:
-            await self._wait_until(getattr(err, "at", start))
-            raise err.to_tensorzero() from None
-        await self._wait_until(end)
-        return result
+        call = functools.partial(
+            self._feedback_call,
+            metric_name, value, inference_id, episode_id, dryrun, tags,
+        )  # fmt: skip
+        return await self._finish(call)

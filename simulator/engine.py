@@ -21,9 +21,10 @@ with no limits the engine runs each inference straight through.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -158,12 +159,17 @@ class ProviderPlan:
     json_rule: int = 0
     #: no outcome schedule and no failure rates: every attempt is answered
     always_ok: bool = False
+    #: (input, output) atto-USD per token when the cost is a linear formula
+    #: of the two counts alone (``simple`` and priced by pointers)
+    linear: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         self.simple = (
             self.cached is None and self.reasoning is None and self.cache_write is None
         )
         self.always_ok = not self.schedule and self.outcome_draws is None
+        if self.simple and self.formula is not None:
+            self.linear = self.formula.linear
 
     def next_outcome(self) -> tuple[str, int]:
         if self.position < len(self.schedule):
@@ -296,9 +302,15 @@ class FunctionPlan:
     tool_call: tuple[str, str] | None
 
 
-def _timeout_s(timeouts: Timeouts, streaming: bool) -> tuple[float, int]:
-    ms = timeouts.streaming_total_ms if streaming else timeouts.non_streaming_total_ms
+def _ms_timeout(ms: int | None) -> tuple[float, int]:
+    """(seconds, milliseconds) of a timeout; ``(inf, 0)`` when there is none."""
     return (INF, 0) if ms is None else (ms / 1000.0, ms)
+
+
+def _timeout_s(timeouts: Timeouts, streaming: bool) -> tuple[float, int]:
+    return _ms_timeout(
+        timeouts.streaming_total_ms if streaming else timeouts.non_streaming_total_ms
+    )
 
 
 class Engine:
@@ -363,11 +375,7 @@ class Engine:
                 rates.append((cumulative, kind))
         raw = settings.get("raw_usage", {})
         if embedding:
-            timeout_ms = provider.timeout_ms
-            t_s, t_ms = (
-                (INF, 0) if timeout_ms is None else (timeout_ms / 1000, timeout_ms)
-            )
-            st_s, st_ms = t_s, t_ms
+            t_s, t_ms = st_s, st_ms = _ms_timeout(provider.timeout_ms)
         else:
             t_s, t_ms = _timeout_s(provider.timeouts, False)
             st_s, st_ms = _timeout_s(provider.timeouts, True)
@@ -429,41 +437,33 @@ class Engine:
         )
 
     def model_plan(self, name: str) -> ModelPlan:
-        found = self._models.get(name)
-        if found is None:
-            model = self.config.model(name)
-            providers = [
-                self._provider_plan(
-                    name,
-                    model.providers[p],
-                    self.world.model_settings(name, p),
-                    embedding=False,
-                )
-                for p in model.routing
-            ]
-            t_s, t_ms = _timeout_s(model.timeouts, False)
-            st_s, st_ms = _timeout_s(model.timeouts, True)
-            found = ModelPlan(name, providers, t_s, st_s, t_ms, st_ms)
-            self._models[name] = found
-        return found
+        return self._model_plan(name, embedding=False)
 
     def embedding_plan(self, name: str) -> ModelPlan:
-        found = self._embeddings.get(name)
+        return self._model_plan(name, embedding=True)
+
+    def _model_plan(self, name: str, *, embedding: bool) -> ModelPlan:
+        plans = self._embeddings if embedding else self._models
+        found = plans.get(name)
         if found is None:
-            model = self.config.embedding_model(name)
+            model: Any
+            if embedding:
+                model = self.config.embedding_model(name)
+                settings = self.world.embedding_settings
+                t_s, t_ms = st_s, st_ms = _ms_timeout(model.timeout_ms)
+            else:
+                model = self.config.model(name)
+                settings = self.world.model_settings
+                t_s, t_ms = _timeout_s(model.timeouts, False)
+                st_s, st_ms = _timeout_s(model.timeouts, True)
             providers = [
                 self._provider_plan(
-                    name,
-                    model.providers[p],
-                    self.world.embedding_settings(name, p),
-                    embedding=True,
+                    name, model.providers[p], settings(name, p), embedding=embedding
                 )
                 for p in model.routing
             ]
-            ms = model.timeout_ms
-            t_s, t_ms = (INF, 0) if ms is None else (ms / 1000, ms)
-            found = ModelPlan(name, providers, t_s, t_s, t_ms, t_ms)
-            self._embeddings[name] = found
+            found = ModelPlan(name, providers, t_s, st_s, t_ms, st_ms)
+            plans[name] = found
         return found
 
     def _variant_plan(self, fn: FunctionConfig, variant: Any) -> VariantPlan:
@@ -568,7 +568,11 @@ class Engine:
         admission = self.admission
         borrow = None
         for pp in mp.providers:
-            sent, roles = for_provider(prompt, pp.json_rule)
+            if prompt.json_on or prompt.split_roles is not None:
+                sent, roles = for_provider(prompt, pp.json_rule)
+            else:
+                # every provider sends a plain prompt as it is
+                sent, roles = prompt.tokens, prompt.roles
             in_tokens = (
                 sent if pp.input_tokens is None else pp.input_tokens.draw()
             ) + extra
@@ -639,7 +643,16 @@ class Engine:
                 out = pp.output_tokens.draw()
                 if out_cap is not None and out > out_cap:
                     out = out_cap
-                cached, reported, billed = self._ok_cost(pp, in_tokens, out)
+                cached: int | None
+                reported: int | None
+                billed: int | None
+                linear = pp.linear
+                atto = -1 if linear is None else in_tokens * linear[0] + out * linear[1]
+                if atto >= 0:
+                    cached, reported = pp.cache_default, atto
+                    billed = atto_to_nano(atto)
+                else:
+                    cached, reported, billed = self._ok_cost(pp, in_tokens, out)
                 if borrow is not None:
                     assert admission is not None and admission.gateway is not None
                     admission.gateway.settle(
@@ -807,9 +820,21 @@ class Engine:
             )
         kind = vp.kind
         if kind == "chat_completion" or kind == "chain_of_thought":
-            return self._run_chat(
-                fp, vp, ctx, t, role, params, deadline, deadline_error
-            )
+            # the common case, kept to as few calls as it takes
+            assert vp.model is not None and vp.counter is not None
+            if ctx.streaming and kind == "chain_of_thought":
+                raise RequestError(
+                    500,
+                    "Unsupported variant for streaming inference of type "
+                    "chain_of_thought",
+                )
+            prompt = self._prompt(ctx, vp.counter)
+            cap = self._out_cap(vp, params) if params else vp.max_tokens
+            call = self._call_with_retries(
+                vp.model, vp.retries, ctx, role, t, deadline, deadline_error,
+                prompt, 0, cap,
+            )  # fmt: skip
+            return VariantResult(vp.model.name, call, [call], call.end)
         if kind == "dicl":
             return self._run_dicl(
                 fp, vp, ctx, t, role, params, deadline, deadline_error
@@ -834,30 +859,6 @@ class Engine:
         if fp.tool_call is not None:
             return Output(tool=fp.tool_call)
         return Output(text=chat_text(model, call.output_tokens))
-
-    def _run_chat(
-        self,
-        fp: FunctionPlan,
-        vp: VariantPlan,
-        ctx: Context,
-        t: float,
-        role: str,
-        params: Mapping[str, Any] | None,
-        deadline: float,
-        deadline_error: Failure | None,
-    ) -> VariantResult:
-        assert vp.model is not None and vp.counter is not None
-        if ctx.streaming and vp.kind == "chain_of_thought":
-            raise RequestError(
-                500,
-                "Unsupported variant for streaming inference of type chain_of_thought",
-            )
-        prompt = self._prompt(ctx, vp.counter)
-        call = self._call_with_retries(
-            vp.model, vp.retries, ctx, role, t, deadline, deadline_error,
-            prompt, 0, self._out_cap(vp, params),
-        )  # fmt: skip
-        return VariantResult(vp.model.name, call, [call], call.end)
 
     def _run_dicl(
         self,
@@ -949,6 +950,26 @@ class Engine:
                 answers.append(candidate_text(out.text or ""))
         return answers
 
+    def _candidate(
+        self,
+        fp: FunctionPlan,
+        name: str,
+        ctx: Context,
+        t: float,
+        deadline: float,
+        deadline_error: Failure | None,
+    ) -> VariantResult | Failure:
+        """One fan-out candidate; its failure is returned, not raised, so it
+        does not stop its siblings."""
+        try:
+            # request-level params are not forwarded to candidates
+            return self.run_variant(
+                fp, fp.variants[name], ctx, t, "candidate", None,
+                deadline, deadline_error,
+            )  # fmt: skip
+        except Failure as err:
+            return err
+
     def _run_fan_out(
         self,
         fp: FunctionPlan,
@@ -963,30 +984,26 @@ class Engine:
         survivors: list[VariantResult] = []
         errors: list[tuple[str, Failure]] = []
         end = t
-
-        def candidate(name: str) -> Callable[[], VariantResult | Failure]:
-            def run() -> VariantResult | Failure:
-                try:
-                    # request-level params are not forwarded to candidates
-                    return self.run_variant(
-                        fp, fp.variants[name], ctx, t, "candidate", None,
-                        deadline, deadline_error,
-                    )  # fmt: skip
-                except Failure as err:
-                    return err
-
-            return run
-
-        runs = [candidate(name) for name in vp.candidates]
+        names = vp.candidates
         # with limits declared the candidates run side by side in virtual
         # time; otherwise one after the other (lazily, so a variant timeout
-        # stops the rest as before)
+        # stops the rest)
         outcomes: Iterable[VariantResult | Failure] = (
-            run_concurrently(runs)
+            run_concurrently(
+                [
+                    functools.partial(
+                        self._candidate, fp, name, ctx, t, deadline, deadline_error
+                    )
+                    for name in names
+                ]
+            )
             if self.admission is not None
-            else (run() for run in runs)
+            else (
+                self._candidate(fp, name, ctx, t, deadline, deadline_error)
+                for name in names
+            )
         )
-        for i, (name, result) in enumerate(zip(vp.candidates, outcomes, strict=True)):
+        for i, (name, result) in enumerate(zip(names, outcomes, strict=True)):
             if isinstance(result, Failure):
                 if result is deadline_error:
                     raise result

@@ -112,7 +112,6 @@ class Gateway:
     def inference(
         self,
         start: float,
-        *,
         input: Any,
         function_name: str | None,
         model_name: str | None,

@@ -22,14 +22,17 @@ _VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
 _RAND_B = (1 << 62) - 1
 _SAFE = uuid.SafeUUID.unknown
 _new = object.__new__
-_set = object.__setattr__
+# the slots' own setters: ``UUID`` refuses ``setattr`` and these skip the
+# attribute lookup ``object.__setattr__`` would make
+_set_int = vars(uuid.UUID)["int"].__set__
+_set_safe = vars(uuid.UUID)["is_safe"].__set__
 
 
 def uuid_from_int(value: int) -> uuid.UUID:
     """``uuid.UUID(int=value)`` without the argument parsing (hot path)."""
     made = _new(uuid.UUID)
-    _set(made, "int", value)
-    _set(made, "is_safe", _SAFE)
+    _set_int(made, value)
+    _set_safe(made, _SAFE)
     return made
 
 
@@ -54,8 +57,8 @@ class IdMaker:
         if not self._tails:
             self._refill()
         made = _new(uuid.UUID)
-        _set(made, "int", (int(unix_seconds * 1000) << 80) | self._tails.pop())
-        _set(made, "is_safe", _SAFE)
+        _set_int(made, (int(unix_seconds * 1000) << 80) | self._tails.pop())
+        _set_safe(made, _SAFE)
         return made
 
 

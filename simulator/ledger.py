@@ -264,32 +264,14 @@ class Ledger:
         atto = Decimal(ATTO_PER_USD)
         return [
             InferenceRecord(
-                str(uuid_from_int(iid)),
-                str(uuid_from_int(eid)),
-                fn,
-                variant,
-                start,
-                end,
-                status,
-                tin,
-                tout,
+                str(uuid_from_int(iid)), str(uuid_from_int(eid)), fn, variant,
+                start, end, status, tin, tout,
                 None if (cost is None or status != 200) else Decimal(cost) / atto,
                 error,
-            )  # fmt: skip
-            for (
-                iid,
-                eid,
-                fn,
-                variant,
-                start,
-                end,
-                status,
-                tin,
-                tout,
-                cost,
-                error,
-            ) in self._inf
-        ]
+            )
+            for iid, eid, fn, variant, start, end, status, tin, tout, cost, error
+            in self._inf
+        ]  # fmt: skip
 
     @property
     def episode_id(self) -> list[UUID]:
@@ -357,14 +339,19 @@ class Ledger:
                     nano += cost
         return LedgerTotals(calls, billed, unpriced, tin, tout, nano)
 
-    def group_by(self, column: str) -> dict[str, LedgerTotals]:
-        """Totals per value of a column, keys in first-seen order."""
+    def _column(self, column: str, action: str) -> list[Any]:
+        """A column by its ``LedgerRow`` name, refused with the names to use."""
         if column not in FIELDS or column == "seq":
             raise UsageError(
-                f"runguard: cannot group the ledger by {column!r}; use one of "
+                f"runguard: cannot {action} {column!r}; use one of "
                 + ", ".join(f for f in FIELDS if f != "seq")
             )
         values: list[Any] = getattr(self, column)
+        return values
+
+    def group_by(self, column: str) -> dict[str, LedgerTotals]:
+        """Totals per value of a column, keys in first-seen order."""
+        values = self._column(column, "group the ledger by")
         groups: dict[str, list[int]] = {}
         for i, value in enumerate(values):
             groups.setdefault(str(value), []).append(i)
@@ -375,13 +362,9 @@ class Ledger:
     def count(self, **where: Any) -> int:
         """Rows whose columns equal the given values, e.g.
         ``count(outcome="rate_limited")`` or ``count(status=429, billed=False)``."""
-        for column in where:
-            if column not in FIELDS or column == "seq":
-                raise UsageError(
-                    f"runguard: cannot count ledger rows by {column!r}; use one of "
-                    + ", ".join(f for f in FIELDS if f != "seq")
-                )
-        columns = [(getattr(self, c), v) for c, v in where.items()]
+        columns = [
+            (self._column(c, "count ledger rows by"), v) for c, v in where.items()
+        ]
         return sum(
             1
             for i in range(len(self))
