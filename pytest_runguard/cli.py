@@ -12,9 +12,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
-from simulator.errors import RunguardError
+from simulator.errors import ConfigWarning, RunguardError
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -61,11 +63,31 @@ def _requested(name: str) -> bool:
     return len(sys.argv) > 1 and sys.argv[1] == name
 
 
+_python_show_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    # Our own warnings already say where the problem is (file and key), so
+    # the Python source line that raised them is noise on a command line.
+    if issubclass(category, ConfigWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+        return
+    _python_show_warning(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is not None:
         sys.argv = ["runguard", *argv]
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:])
+    warnings.showwarning = _show_warning
     try:
         module = importlib.import_module(args._module)
         code = int(module.run(args))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -237,3 +238,32 @@ def test_a_config_sweep_is_named_after_its_project(
     assert code == 0
     (scenario,) = json.loads(out)["scenarios"]
     assert scenario["name"] == "support-bot"
+
+
+def test_config_warnings_print_as_one_runguard_line(tmp_path: Path) -> None:
+    config = tmp_path / "tensorzero.toml"
+    config.write_text(
+        '[functions.ask]\ntype = "chat"\n'
+        '[functions.ask.variants.only]\ntype = "chat_completion"\n'
+        'model = "openai::gpt-4o-mini"\nweight = 1\n'
+    )
+    agent = tmp_path / "ask_agent.py"
+    agent.write_text(
+        "MESSAGES = [{'role': 'user', 'content': 'hi'}]\n"
+        "def run(client):\n"
+        "    client.inference(function_name='ask', input={'messages': MESSAGES})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_runguard.cli", "simulate", str(config),
+         "--agent", f"{agent}:run", "--runs", "2", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert any(
+        line.startswith("warning: runguard: ")
+        and "functions.ask.variants.only.weight" in line
+        for line in lines
+    ), done.stderr
+    assert "ConfigWarning" not in done.stderr
+    assert "load_config(" not in done.stderr
