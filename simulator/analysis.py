@@ -32,8 +32,10 @@ from simulator.config.model import (
     Config,
     CostEntry,
     DiclVariant,
+    EmbeddingProviderConfig,
     FunctionConfig,
     MixtureOfNVariant,
+    ProviderConfig,
 )
 
 #: prompt text the gateway adds around candidates for an evaluator or fuser
@@ -169,61 +171,47 @@ def price_model(
     config: Config, model_name: str, at: datetime.date | None = None
 ) -> ModelPricing:
     model = config.model(model_name)
-    prices = []
-    for provider_name in model.routing:
-        provider = model.providers[provider_name]
-        if provider.cost is not None:
-            input_rate, output_rate = _cost_rates(provider.cost)
-            prices.append(
-                ProviderPrice(provider_name, "config cost", input_rate, output_rate)
-            )
-            continue
-        rates = (
-            catalog_rates(provider.type, provider.model_name, at)
-            if provider.model_name
-            else None
-        )
-        if rates is None:
-            prices.append(ProviderPrice(provider_name, "unpriced", None, None))
-        else:
-            prices.append(
-                ProviderPrice(
-                    provider_name,
-                    rates.source,
-                    rates.input_per_token,
-                    rates.output_per_token,
-                )
-            )
-    return ModelPricing(model_name, tuple(prices))
+    prices = tuple(
+        _provider_price(name, model.providers[name], at, embedding=False)
+        for name in model.routing
+    )
+    return ModelPricing(model_name, prices)
 
 
 def price_embedding_model(
     config: Config, name: str, at: datetime.date | None = None
 ) -> ModelPricing:
     model = config.embedding_model(name)
-    prices = []
-    for provider_name in model.routing:
-        provider = model.providers[provider_name]
-        if provider.cost is not None:
-            input_rate, _ = _cost_rates(provider.cost)
-            prices.append(
-                ProviderPrice(provider_name, "config cost", input_rate, Decimal(0))
-            )
-            continue
-        rates = (
-            catalog_rates(provider.type, provider.model_name, at)
-            if provider.model_name
-            else None
+    prices = tuple(
+        _provider_price(provider, model.providers[provider], at, embedding=True)
+        for provider in model.routing
+    )
+    return ModelPricing(name, prices)
+
+
+def _provider_price(
+    name: str,
+    provider: ProviderConfig | EmbeddingProviderConfig,
+    at: datetime.date | None,
+    *,
+    embedding: bool,
+) -> ProviderPrice:
+    """One provider's rates: its ``cost`` entries, else the catalog, else
+    unpriced.  Embeddings produce no output tokens, so their output rate is 0."""
+    if provider.cost is not None:
+        input_rate, output_rate = _cost_rates(provider.cost)
+        return ProviderPrice(
+            name, "config cost", input_rate, Decimal(0) if embedding else output_rate
         )
-        if rates is None:
-            prices.append(ProviderPrice(provider_name, "unpriced", None, None))
-        else:
-            prices.append(
-                ProviderPrice(
-                    provider_name, rates.source, rates.input_per_token, Decimal(0)
-                )
-            )
-    return ModelPricing(name, tuple(prices))
+    rates = (
+        catalog_rates(provider.type, provider.model_name, at)
+        if provider.model_name
+        else None
+    )
+    if rates is None:
+        return ProviderPrice(name, "unpriced", None, None)
+    output_rate = Decimal(0) if embedding else rates.output_per_token
+    return ProviderPrice(name, rates.source, rates.input_per_token, output_rate)
 
 
 # -- per variant -------------------------------------------------------------
