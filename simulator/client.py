@@ -155,7 +155,14 @@ class SimulatedGateway(_Base):
             call = functools.partial(self._gateway.inference, *args)
             result = self._finish(run_blocking, clock, call)
         else:
-            result = self._finish(self._gateway.inference, *args)
+            # ``_finish`` written out: this is the hot path of every sweep
+            try:
+                result, end = self._gateway.inference(*args)
+            except Failure as err:
+                clock.advance_to(err.at)
+                raise err.to_tensorzero() from None
+            if end > clock.now:
+                clock.now = end
         return iterate(result) if stream else result
 
     def feedback(

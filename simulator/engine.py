@@ -65,6 +65,7 @@ from simulator.pricing import (
     usage_values,
 )
 from simulator.prompts import (
+    PlainKey,
     Prompt,
     PromptCounter,
     Rendered,
@@ -239,6 +240,7 @@ class Context:
         "streaming",
         "prompt_cache",
         "tags",
+        "key",
     )
 
     def __init__(
@@ -251,6 +253,7 @@ class Context:
         params: Mapping[str, Any] | None,
         streaming: bool,
         tags: Mapping[str, str] | None = None,
+        key: PlainKey | None = None,
     ) -> None:
         self.function = function
         self.variant = variant
@@ -263,6 +266,8 @@ class Context:
         self.prompt_cache: dict[int, Any] = {}
         #: the request's tags (the scope of ``[rate_limiting]`` rules)
         self.tags = tags
+        #: ``prompts.plain_key(inp)``, computed once per inference
+        self.key = key
 
 
 @dataclass
@@ -291,6 +296,10 @@ class VariantPlan:
     distances: Sampler | None = None
     #: DICL's system prompt, which replaces the input's system prompt
     instructions: str = ""
+    #: the first provider, when it answers every attempt in time (see
+    #: :meth:`Engine._sure_provider`): the variant's answer is then its
+    #: first attempt whenever the prompt fits its context window
+    sure: ProviderPlan | None = None
 
 
 @dataclass
@@ -300,6 +309,11 @@ class FunctionPlan:
     variants: dict[str, VariantPlan]
     json_example: str | None
     tool_call: tuple[str, str] | None
+    #: a chat function whose answer is one text block
+    text_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.text_only = self.json_example is None and self.tool_call is None
 
 
 def _ms_timeout(ms: int | None) -> tuple[float, int]:
@@ -487,6 +501,7 @@ class Engine:
             plan.counter = PromptCounter(inner)
             plan.retries = inner.retries
             plan.max_tokens = inner.params.get("max_tokens")
+            plan.sure = self._sure_provider(plan)
         elif isinstance(variant, BestOfNVariant | MixtureOfNVariant):
             judge = (
                 variant.evaluator
@@ -533,6 +548,26 @@ class Engine:
                 f"runguard: variant type {variant.type} is not simulated"
             )
         return plan
+
+    def _sure_provider(self, plan: VariantPlan) -> ProviderPlan | None:
+        """The first provider of a non-streaming chat_completion or
+        chain-of-thought variant if nothing can make its attempt fail: no
+        outcome schedule or failure rates, no input-token override (so the
+        context-window check needs no draw), no timeout at the provider,
+        model or variant level, and no rate limits."""
+        mp = plan.model
+        if self.admission is not None or mp is None or not mp.providers:
+            return None
+        pp = mp.providers[0]
+        if (
+            pp.always_ok
+            and pp.input_tokens is None
+            and pp.timeout_s == INF
+            and mp.timeout_s == INF
+            and plan.timeout_s == INF
+        ):
+            return pp
+        return None
 
     def _function_plan(self, fn: FunctionConfig) -> FunctionPlan:
         variants = {name: self._variant_plan(fn, v) for name, v in fn.variants.items()}
@@ -640,37 +675,11 @@ class Engine:
                     )
                 continue
             if kind == OK:
-                out = pp.output_tokens.draw()
-                if out_cap is not None and out > out_cap:
-                    out = out_cap
-                cached: int | None
-                reported: int | None
-                billed: int | None
-                linear = pp.linear
-                atto = -1 if linear is None else in_tokens * linear[0] + out * linear[1]
-                if atto >= 0:
-                    cached, reported = pp.cache_default, atto
-                    billed = atto_to_nano(atto)
-                else:
-                    cached, reported, billed = self._ok_cost(pp, in_tokens, out)
-                if borrow is not None:
-                    assert admission is not None and admission.gateway is not None
-                    admission.gateway.settle(
-                        borrow,
-                        natural,
-                        in_tokens + out,
-                        # the gateway rounds the reported cost up to nano-USD
-                        None if reported is None else -(-reported // 1_000_000_000),
-                    )
-                row = ledger_append(
-                    start, natural, ctx.function, ctx.variant, ctx.episode_id,
-                    ctx.inference_id, mp.name, pp.name, role, in_tokens, out,
-                    billed, OK, 200, True, roles,
+                return self._answer(
+                    pp, mp, ctx.function, ctx.variant, ctx.episode_id,
+                    ctx.inference_id, role, start, natural, in_tokens, out_cap,
+                    roles, borrow,
                 )  # fmt: skip
-                invalid = pp.invalid_draws is not None and (
-                    pp.invalid_draws.next() < pp.invalid_rate
-                )
-                return Call(row, in_tokens, out, cached, reported, natural, invalid)
             billed_flag = (
                 pp.bill_rate_limited if kind == RATE_LIMITED else pp.bill_failed
             )
@@ -690,22 +699,65 @@ class Engine:
         failure.at = t
         raise failure
 
+    def _answer(
+        self,
+        pp: ProviderPlan,
+        mp: ModelPlan,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        role: str,
+        start: float,
+        end: float,
+        in_tokens: int,
+        out_cap: int | None,
+        roles: str,
+        borrow: Any,
+    ) -> Call:
+        """A provider's answer: its output draw, cost and ledger row."""
+        out = pp.output_tokens.draw()
+        if out_cap is not None and out > out_cap:
+            out = out_cap
+        cached: int | None
+        reported: int | None
+        billed: int | None
+        linear = pp.linear
+        atto = -1 if linear is None else in_tokens * linear[0] + out * linear[1]
+        if atto >= 0:
+            cached, reported = pp.cache_default, atto
+            billed = atto_to_nano(atto)
+        else:
+            cached, reported, billed = self._ok_cost(pp, in_tokens, out)
+        if borrow is not None:
+            limits = self.admission.gateway  # type: ignore[union-attr]
+            assert limits is not None
+            limits.settle(
+                borrow,
+                end,
+                in_tokens + out,
+                # the gateway rounds the reported cost up to nano-USD
+                None if reported is None else -(-reported // 1_000_000_000),
+            )
+        row = self.ledger.append(
+            start, end, function, variant, episode_id, inference_id, mp.name,
+            pp.name, role, in_tokens, out, billed, OK, 200, True, roles,
+        )  # fmt: skip
+        invalid = pp.invalid_draws is not None and (
+            pp.invalid_draws.next() < pp.invalid_rate
+        )
+        return Call(row, in_tokens, out, cached, reported, end, invalid)
+
     def _ok_cost(
         self, pp: ProviderPlan, in_tokens: int, out: int
     ) -> tuple[int | None, int | None, int | None]:
         """(cached tokens, reported atto-USD, billed nano-USD) of a success."""
-        if pp.simple:
-            # the common case: no cache or reasoning counts in the world
-            formula = pp.formula
-            if formula is not None and formula.linear is not None:
-                a_in, a_out = formula.linear
-                atto = in_tokens * a_in + out * a_out
-                if atto >= 0:
-                    return pp.cache_default, atto, atto_to_nano(atto)
-            elif formula is None and pp.table is not None:
-                t = pp.table
-                nano = atto_to_nano(in_tokens * t.input_atto + out * t.output_atto)
-                return pp.cache_default, None, nano
+        if pp.simple and pp.formula is None and pp.table is not None:
+            # no cache or reasoning counts in the world and no cost entries:
+            # the price table's two rates (a linear formula is :meth:`_answer`'s)
+            t = pp.table
+            nano = atto_to_nano(in_tokens * t.input_atto + out * t.output_atto)
+            return pp.cache_default, None, nano
         cached = 0 if pp.cached is None else min(int(pp.cached.draw()), in_tokens)
         values = usage_values(
             in_tokens,
@@ -787,7 +839,7 @@ class Engine:
         key = id(counter)
         found: Prompt | None = ctx.prompt_cache.get(key)
         if found is None:
-            found = counter.prompt(ctx.inp)
+            found = counter.prompt(ctx.inp, ctx.key)
             ctx.prompt_cache[key] = found
         return found
 
@@ -795,7 +847,7 @@ class Engine:
         key = -2 - id(counter)
         found: Rendered | None = ctx.prompt_cache.get(key)
         if found is None:
-            found = counter.render(ctx.inp)
+            found = counter.render(ctx.inp, ctx.key)
             ctx.prompt_cache[key] = found
         return found
 
@@ -828,18 +880,62 @@ class Engine:
                     "Unsupported variant for streaming inference of type "
                     "chain_of_thought",
                 )
-            prompt = self._prompt(ctx, vp.counter)
+            key = ctx.key
+            prompt = (
+                self._prompt(ctx, vp.counter)
+                if key is None
+                # a plain input's prompt is one lookup in the counter's cache
+                else vp.counter.prompt(ctx.inp, key)
+            )
             cap = self._out_cap(vp, params) if params else vp.max_tokens
-            call = self._call_with_retries(
-                vp.model, vp.retries, ctx, role, t, deadline, deadline_error,
-                prompt, 0, cap,
-            )  # fmt: skip
+            call: Call | None = None
+            if vp.sure is not None and deadline == INF and not ctx.streaming:
+                call = self.answer_sure(
+                    vp, ctx.function, ctx.variant, ctx.episode_id, ctx.inference_id,
+                    role, prompt, cap, t,
+                )  # fmt: skip
+            if call is None:
+                call = self._call_with_retries(
+                    vp.model, vp.retries, ctx, role, t, deadline, deadline_error,
+                    prompt, 0, cap,
+                )  # fmt: skip
             return VariantResult(vp.model.name, call, [call], call.end)
         if kind == "dicl":
             return self._run_dicl(
                 fp, vp, ctx, t, role, params, deadline, deadline_error
             )
         return self._run_fan_out(fp, vp, ctx, t, deadline, deadline_error)
+
+    def answer_sure(
+        self,
+        vp: VariantPlan,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        role: str,
+        prompt: Prompt,
+        out_cap: int | None,
+        start: float,
+    ) -> Call | None:
+        """A non-streaming request to a variant with a sure provider, with
+        no deadline but the variant's: that provider's first attempt, which
+        nothing can fail, with the same draws in the same order as the
+        routing loop would make.  ``None`` (and nothing drawn or written)
+        when the prompt needs the routing loop: a JSON instruction or tool
+        messages to add, or more tokens than the context window holds."""
+        pp = vp.sure
+        assert pp is not None and vp.model is not None
+        if (
+            prompt.json_on
+            or prompt.split_roles is not None
+            or exceeds(pp.context_window, prompt.tokens, out_cap)
+        ):
+            return None
+        return self._answer(
+            pp, vp.model, function, variant, episode_id, inference_id, role, start,
+            start + pp.latency.draw(), prompt.tokens, out_cap, prompt.roles, None,
+        )  # fmt: skip
 
     def _out_cap(self, vp: VariantPlan, params: Mapping[str, Any] | None) -> int | None:
         if params:
@@ -849,9 +945,9 @@ class Engine:
         return vp.max_tokens
 
     @staticmethod
-    def output(fp: FunctionPlan, result: VariantResult) -> Output:
-        """The answer of a result, built once it is the one returned."""
-        model, call = result.model, result.answer
+    def output(fp: FunctionPlan, model: str, call: Call) -> Output:
+        """The answer ``call`` (to ``model``) gave, built once it is the one
+        returned."""
         if fp.json_example is not None:
             if call.invalid:
                 return Output(raw_json="simulated unparseable answer", parsed_ok=False)
@@ -934,7 +1030,7 @@ class Engine:
         (an unparseable one is left out)."""
         answers = []
         for result in survivors:
-            out = self.output(fp, result)
+            out = self.output(fp, result.model, result.answer)
             if out.raw_json is not None:
                 if out.parsed_ok:
                     answers.append(out.raw_json)

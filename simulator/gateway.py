@@ -9,10 +9,12 @@ sleep on the virtual loop instead.
 
 from __future__ import annotations
 
+import itertools
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from tensorzero import FeedbackResponse
 
@@ -23,12 +25,14 @@ from simulator.config.model import (
     FunctionConfig,
     frozen_map,
 )
-from simulator.engine import INF, Context, Engine, FunctionPlan
+from simulator.engine import INF, Call, Context, Engine, FunctionPlan
 from simulator.failures import AllVariantsFailed, Failure, RequestError
 from simulator.ids import IdMaker, InvalidId, parse_uuid, validate_episode_id
 from simulator.ledger import Ledger
+from simulator.outputs import chat_text
 from simulator.pricing import ATTO_PER_USD
-from simulator.responses import make_chunks, make_response, make_usage
+from simulator.prompts import PlainKey, plain_key
+from simulator.responses import make_chunks, make_response, make_usage, text_response
 from simulator.streamingtimeouts import refuse_ttft, ttft_keys
 from simulator.validation import InputValidator
 
@@ -157,7 +161,11 @@ class Gateway:
             except InvalidId as exc:
                 raise RequestError(400, exc.message) from None
         inference_id = self.ids.uuid7(now_unix)
-        self.validators.get(fn.name, self._no_schemas).validate(input)
+        plain = plain_key(input)
+        validator = self.validators.get(fn.name, self._no_schemas)
+        if plain is None or validator.has_schemas:
+            # a plain text input has nothing to check without schemas
+            validator.validate(input)
         if variant_name is not None:
             if variant_name not in fp.variants:
                 raise RequestError(404, f"Unknown variant: {variant_name}")
@@ -170,8 +178,18 @@ class Gateway:
         if streaming:
             keys = self._ttft.get(fn.name)
             refuse_ttft(ttft_keys(self.config, fn) if keys is None else keys)
+        if plain is not None and not streaming and not params:
+            order = iter(order)
+            first = next(order, None)
+            if first is not None:
+                reply = self._reply_sure(
+                    fp, first, episode, inference_id, input, plain, start
+                )
+                if reply is not None:
+                    return reply
+                order = itertools.chain((first,), order)
         ctx = Context(
-            fn.name, "", episode, inference_id, input, params, streaming, tags
+            fn.name, "", episode, inference_id, input, params, streaming, tags, plain
         )
         errors: list[tuple[str, Failure]] = []
         t = start
@@ -204,9 +222,41 @@ class Gateway:
             start, end, err.status, 0, 0, None, err.message,
         )  # fmt: skip
 
+    def _reply_sure(
+        self,
+        fp: FunctionPlan,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        inp: Any,
+        key: PlainKey,
+        start: float,
+    ) -> tuple[Any, float] | None:
+        """The short way through a plain, non-streaming request whose first
+        variant has a sure provider (``Engine.answer_sure``): no context,
+        no variant result, one call's usage.  ``None`` when it does not
+        apply; then nothing has been drawn or written."""
+        vp = fp.variants[variant]
+        if vp.sure is None:
+            return None
+        assert vp.counter is not None and vp.model is not None
+        call = self.engine.answer_sure(
+            vp, fp.config.name, variant, episode_id, inference_id, "generation",
+            vp.counter.prompt(inp, key), vp.max_tokens, start,
+        )  # fmt: skip
+        if call is None:
+            return None
+        self.ledger.counted[call.row] = True
+        return self._reply(
+            fp, variant, episode_id, inference_id, start, call.end,
+            call.input_tokens, call.output_tokens, call.cached_tokens,
+            call.reported_atto, vp.model.name, call, False,
+        )  # fmt: skip
+
     def _respond(
         self, fp: FunctionPlan, ctx: Context, start: float, result: Any, streaming: bool
     ) -> tuple[Any, float]:
+        """The response to a variant's result: its calls are the usage."""
         counted = self.ledger.counted
         tin = tout = 0
         cached: int | None = None
@@ -218,35 +268,55 @@ class Gateway:
             if call.cached_tokens is not None:
                 cached = (cached or 0) + call.cached_tokens
             if atto is not None:
-                atto = None if call.reported_atto is None else atto + call.reported_atto
-        cost = None if atto is None else atto / ATTO_PER_USD
-        usage = make_usage(tin, tout, cached, cost)
-        end = result.end
-        engine_output = self.engine.output(fp, result)
-        fn = fp.config
-        is_json = fn.type == "json"
-        self.ledger.add_inference(
-            ctx.inference_id, ctx.episode_id, fn.name, ctx.variant,
-            start, end, 200, tin, tout, atto,
+                reported = call.reported_atto
+                atto = None if reported is None else atto + reported
+        return self._reply(
+            fp, ctx.variant, ctx.episode_id, ctx.inference_id, start, result.end,
+            tin, tout, cached, atto, result.model, result.answer, streaming,
         )  # fmt: skip
-        target = self._function_targets.get(fn.name)
+
+    def _reply(
+        self,
+        fp: FunctionPlan,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        start: float,
+        end: float,
+        tin: int,
+        tout: int,
+        cached: int | None,
+        atto: int | None,
+        model: str,
+        answer: Call,
+        streaming: bool,
+    ) -> tuple[Any, float]:
+        """Record a successful inference and build what the agent receives."""
+        fn = fp.config
+        name = fn.name
+        self.ledger.add_inference(
+            inference_id, episode_id, name, variant, start, end, 200, tin, tout, atto
+        )
+        target = self._function_targets.get(name)
         if target is None:
-            target = InferenceTarget(fn.name, is_json, fn.output_schema)
-            self._function_targets[fn.name] = target
-        self.targets[ctx.inference_id.int] = target
-        self.episodes.setdefault(ctx.episode_id.int, start)
+            target = InferenceTarget(name, fn.type == "json", fn.output_schema)
+            self._function_targets[name] = target
+        self.targets[inference_id.int] = target
+        self.episodes.setdefault(episode_id.int, start)
+        usage = make_usage(
+            tin, tout, cached, None if atto is None else atto / ATTO_PER_USD
+        )
+        if fp.text_only and not streaming:
+            text = chat_text(model, answer.output_tokens)
+            return text_response(inference_id, episode_id, variant, text, usage), end
+        output = self.engine.output(fp, model, answer)
         if streaming:
             chunks = make_chunks(
-                is_json,
-                ctx.inference_id,
-                ctx.episode_id,
-                ctx.variant,
-                engine_output,
-                usage,
+                target.is_json, inference_id, episode_id, variant, output, usage
             )
             return chunks, end
         response = make_response(
-            is_json, ctx.inference_id, ctx.episode_id, ctx.variant, engine_output, usage
+            target.is_json, inference_id, episode_id, variant, output, usage
         )
         return response, end
 

@@ -133,8 +133,6 @@ class Ledger:
         self.status: list[int] = []
         self.billed: list[bool] = []
         self.counted: list[bool] = []
-        self.priced: list[bool] = []
-        self.messages: list[int] = []
         self.roles: list[str] = []
         # one inference per entry, columnar like the rows
         self._inf: list[tuple[Any, ...]] = []
@@ -184,13 +182,10 @@ class Ledger:
         self.status.append(status)
         self.billed.append(billed)
         self.counted.append(False)
-        priced = cost_nanousd is not None
-        self.priced.append(priced)
-        self.messages.append(roles.count(",") + 1 if roles else 0)
         self.roles.append(roles)
         if billed:
-            if priced:
-                self._billed_nano += cost_nanousd  # type: ignore[operator]
+            if cost_nanousd is not None:
+                self._billed_nano += cost_nanousd
             else:
                 self._unpriced += 1
         return seq
@@ -272,6 +267,14 @@ class Ledger:
             for iid, eid, fn, variant, start, end, status, tin, tout, cost, error
             in self._inf
         ]  # fmt: skip
+
+    @property
+    def priced(self) -> list[bool]:
+        return [c is not None for c in self.cost_nanousd]
+
+    @property
+    def messages(self) -> list[int]:
+        return [r.count(",") + 1 if r else 0 for r in self.roles]
 
     @property
     def episode_id(self) -> list[UUID]:
@@ -413,8 +416,8 @@ class Ledger:
             self.status[i],
             self.billed[i],
             self.counted[i],
-            self.priced[i],
-            self.messages[i],
+            self.cost_nanousd[i] is not None,
+            self.roles[i].count(",") + 1 if self.roles[i] else 0,
             self.roles[i],
         )
 

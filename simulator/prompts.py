@@ -64,6 +64,10 @@ def _field(block: Any, name: str, default: Any = None) -> Any:
     return getattr(block, name, default)
 
 
+#: ``(system, role, text, role, text, ...)`` of a plain input
+PlainKey = tuple[str | None, ...]
+
+
 class Prompt(NamedTuple):
     """One request's prompt as a provider receives it: its tokens and the
     roles of its messages (system prompt included), plain and with the JSON
@@ -209,11 +213,11 @@ class PromptCounter:
             else None
         )
         self.json_on = inner is not None and inner.json_mode == "on"
-        #: results for plain inputs, keyed by :func:`_plain_key` (agents
+        #: results for plain inputs, keyed by :func:`plain_key` (agents
         #: resend the same prompts; a key is rebuilt from the input on every
         #: call, so an input changed in place is counted afresh)
-        self._rendered: dict[tuple[str | None, ...], Rendered] = {}
-        self._prompts: dict[tuple[str | None, ...], Prompt] = {}
+        self._rendered: dict[PlainKey, Rendered] = {}
+        self._prompts: dict[PlainKey, Prompt] = {}
 
     def _render_text(self, name: str, context: Mapping[str, Any]) -> str:
         assert self._env is not None
@@ -294,9 +298,11 @@ class PromptCounter:
             return self._render_text("system", {"system_text": None})
         return None
 
-    def render(self, inp: Mapping[str, Any]) -> Rendered:
-        """The rendered system prompt and the counted messages."""
-        key = _plain_key(inp)
+    def render(self, inp: Mapping[str, Any], key: PlainKey | None = None) -> Rendered:
+        """The rendered system prompt and the counted messages; ``key`` is
+        ``plain_key(inp)`` when the caller has it."""
+        if key is None:
+            key = plain_key(inp)
         if key is None:
             return self._render_input(inp)
         found = self._rendered.get(key)
@@ -358,9 +364,11 @@ class PromptCounter:
         extra = (len(split_roles) - len(roles)) * MESSAGE_TOKENS
         return Rendered(system, total, tuple(roles), hint, tuple(split_roles), extra)
 
-    def prompt(self, inp: Mapping[str, Any]) -> Prompt:
-        """The prompt of a chat-completion request for ``inp``."""
-        key = _plain_key(inp)
+    def prompt(self, inp: Mapping[str, Any], key: PlainKey | None = None) -> Prompt:
+        """The prompt of a chat-completion request for ``inp``; ``key`` is
+        ``plain_key(inp)`` when the caller has it."""
+        if key is None:
+            key = plain_key(inp)
         found = None if key is None else self._prompts.get(key)
         if found is None:
             found = self._make(inp)
@@ -389,7 +397,7 @@ class PromptCounter:
 _REMEMBERED = 4096
 
 
-def _plain_key(inp: Any) -> tuple[str | None, ...] | None:
+def plain_key(inp: Any) -> PlainKey | None:
     """``(system, role, text, role, text, ...)`` for an input of a text
     system prompt (or none) and plain text messages, whose rendering
     depends on nothing else; ``None`` for any other input."""

@@ -73,7 +73,7 @@ def template_names(fn: FunctionConfig) -> frozenset[str]:
 class InputValidator:
     """``validate_all_text_input`` for one function."""
 
-    __slots__ = ("_schemas", "_validators", "_templates")
+    __slots__ = ("_schemas", "_validators", "_templates", "has_schemas")
 
     def __init__(self, fn: FunctionConfig | None = None) -> None:
         schemas = {} if fn is None else dict(fn.schemas)
@@ -83,6 +83,8 @@ class InputValidator:
             cls = validator_for(schema, default=Draft202012Validator)
             self._validators[name] = cls(schema)
         self._templates = frozenset() if fn is None else template_names(fn)
+        #: without schemas an input of text alone has nothing to check
+        self.has_schemas = bool(self._validators)
 
     def _check(self, value: Any, name: str, index: int | None) -> None:
         validator = self._validators.get(name)
@@ -109,7 +111,7 @@ class InputValidator:
 
     def validate(self, inp: Any) -> None:
         """Raise the gateway's 400 for an input it refuses."""
-        if not isinstance(inp, Mapping):
+        if type(inp) is not dict and not isinstance(inp, Mapping):
             return
         system = inp.get("system")
         if type(system) is str and "system" not in self._validators:
