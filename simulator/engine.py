@@ -1024,10 +1024,17 @@ class Engine:
 
     def _candidate_answers(
         self, fp: FunctionPlan, survivors: list[VariantResult]
-    ) -> list[str]:
+    ) -> tuple[str, ...]:
         """Each surviving candidate's output as the candidate list shows it:
         a chat answer's content blocks as JSON, a JSON answer's raw text
         (an unparseable one is left out)."""
+        if fp.text_only:
+            return tuple(
+                [
+                    candidate_text(chat_text(r.model, r.answer.output_tokens))
+                    for r in survivors
+                ]
+            )
         answers = []
         for result in survivors:
             out = self.output(fp, result.model, result.answer)
@@ -1044,7 +1051,7 @@ class Engine:
                 )
             else:
                 answers.append(candidate_text(out.text or ""))
-        return answers
+        return tuple(answers)
 
     def _candidate(
         self,
@@ -1057,6 +1064,23 @@ class Engine:
     ) -> VariantResult | Failure:
         """One fan-out candidate; its failure is returned, not raised, so it
         does not stop its siblings."""
+        vp = fp.variants[name]
+        key = ctx.key
+        if (
+            vp.sure is not None
+            and key is not None
+            and deadline == INF
+            and not ctx.streaming
+        ):
+            # ``run_variant``'s short path, less the variant checks that a
+            # variant with a sure provider passes anyway
+            assert vp.counter is not None and vp.model is not None
+            call = self.answer_sure(
+                vp, ctx.function, ctx.variant, ctx.episode_id, ctx.inference_id,
+                "candidate", vp.counter.prompt(ctx.inp, key), vp.max_tokens, t,
+            )  # fmt: skip
+            if call is not None:
+                return VariantResult(vp.model.name, call, [call], call.end)
         try:
             # request-level params are not forwarded to candidates
             return self.run_variant(
@@ -1120,8 +1144,8 @@ class Engine:
         prompt = judge_prompt(
             self._rendered(ctx, vp.judge_counter),
             self._candidate_answers(fp, survivors),
-            fuser=not best_of_n,
-            json_on=vp.judge_counter.json_on,
+            not best_of_n,
+            vp.judge_counter.json_on,
         )
         assert vp.choice_draws is not None
         try:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
 from simulator.errors import UsageError
@@ -25,6 +25,7 @@ from simulator.ids import uuid_from_int
 from simulator.pricing import ATTO_PER_USD
 
 NANO = Decimal(1_000_000_000)
+T = TypeVar("T")
 
 
 class LedgerRow(NamedTuple):
@@ -110,30 +111,52 @@ class GatewayRefusal(NamedTuple):
     message: str
 
 
+class _Column(Generic[T]):
+    """One ledger column, read as a list once pending rows are moved in."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __get__(self, ledger: Ledger, owner: type | None = None) -> list[T]:
+        return ledger._flush()[self.index]
+
+
 class Ledger:
-    """Append-only record of provider attempts and inferences."""
+    """Append-only record of provider attempts and inferences.
+
+    Rows are written to a short row buffer and moved into the columns on
+    the first read: one tuple per attempt on the engine's hot path instead
+    of a list append per column.
+    """
+
+    start_s: _Column[float] = _Column(0)
+    end_s: _Column[float] = _Column(1)
+    function: _Column[str] = _Column(2)
+    variant: _Column[str] = _Column(3)
+    # Ids are kept as ``UUID.int``: a UUID is a container the garbage
+    # collector tracks, and two per inference kept for the whole run make
+    # every full collection slower; ints are not tracked.
+    _episode_ids: _Column[int] = _Column(4)
+    _inference_ids: _Column[int] = _Column(5)
+    model: _Column[str] = _Column(6)
+    provider: _Column[str] = _Column(7)
+    role: _Column[str] = _Column(8)
+    input_tokens: _Column[int] = _Column(9)
+    output_tokens: _Column[int] = _Column(10)
+    cost_nanousd: _Column[int | None] = _Column(11)
+    outcome: _Column[str] = _Column(12)
+    status: _Column[int] = _Column(13)
+    billed: _Column[bool] = _Column(14)
+    roles: _Column[str] = _Column(15)
 
     def __init__(self) -> None:
-        self.start_s: list[float] = []
-        self.end_s: list[float] = []
-        self.function: list[str] = []
-        self.variant: list[str] = []
-        # Ids are kept as ``UUID.int``: a UUID is a container the garbage
-        # collector tracks, and two per inference kept for the whole run
-        # make every full collection slower; ints are not tracked.
-        self._episode_ids: list[int] = []
-        self._inference_ids: list[int] = []
-        self.model: list[str] = []
-        self.provider: list[str] = []
-        self.role: list[str] = []
-        self.input_tokens: list[int] = []
-        self.output_tokens: list[int] = []
-        self.cost_nanousd: list[int | None] = []
-        self.outcome: list[str] = []
-        self.status: list[int] = []
-        self.billed: list[bool] = []
+        self._columns: tuple[list[Any], ...] = tuple([] for _ in range(16))
+        self._pending: list[tuple[Any, ...]] = []
+        self._rows = 0
+        #: set by the gateway once a row's call is in a response's usage
         self.counted: list[bool] = []
-        self.roles: list[str] = []
         # one inference per entry, columnar like the rows
         self._inf: list[tuple[Any, ...]] = []
         #: attempts the gateway's own rate limits refused (not sent)
@@ -141,6 +164,16 @@ class Ledger:
         self._billed_nano = 0
         self._unpriced = 0
         self._reported_atto: int | None = 0
+
+    def _flush(self) -> tuple[list[Any], ...]:
+        pending = self._pending
+        if pending:
+            for column, values in zip(
+                self._columns, zip(*pending, strict=True), strict=True
+            ):
+                column.extend(values)
+            pending.clear()
+        return self._columns
 
     # -- writing (the engine) ---------------------------------------------
 
@@ -165,29 +198,34 @@ class Ledger:
     ) -> int:
         """Add one attempt; returns its row index (``seq``).  ``roles`` are
         the request's message roles, comma-separated."""
-        seq = len(self.start_s)
-        self.start_s.append(start_s)
-        self.end_s.append(end_s)
-        self.function.append(function)
-        self.variant.append(variant)
-        self._episode_ids.append(episode_id.int)
-        self._inference_ids.append(inference_id.int)
-        self.model.append(model)
-        self.provider.append(provider)
-        self.role.append(role)
-        self.input_tokens.append(input_tokens)
-        self.output_tokens.append(output_tokens)
-        self.cost_nanousd.append(cost_nanousd)
-        self.outcome.append(outcome)
-        self.status.append(status)
-        self.billed.append(billed)
+        self._pending.append(
+            (
+                start_s,
+                end_s,
+                function,
+                variant,
+                episode_id.int,
+                inference_id.int,
+                model,
+                provider,
+                role,
+                input_tokens,
+                output_tokens,
+                cost_nanousd,
+                outcome,
+                status,
+                billed,
+                roles,
+            )  # fmt: skip
+        )
         self.counted.append(False)
-        self.roles.append(roles)
         if billed:
             if cost_nanousd is not None:
                 self._billed_nano += cost_nanousd
             else:
                 self._unpriced += 1
+        seq = self._rows
+        self._rows = seq + 1
         return seq
 
     def add_refusal(
@@ -289,11 +327,11 @@ class Ledger:
     # -- totals -------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.start_s)
+        return self._rows
 
     @property
     def provider_calls(self) -> int:
-        return len(self.start_s)
+        return self._rows
 
     @property
     def billed_usd(self) -> Decimal:
@@ -328,14 +366,16 @@ class Ledger:
         self, indices: Iterator[int] | range | list[int] | None = None
     ) -> LedgerTotals:
         idx = range(len(self)) if indices is None else indices
+        tins, touts = self.input_tokens, self.output_tokens
+        billeds, costs = self.billed, self.cost_nanousd
         calls = billed = unpriced = tin = tout = nano = 0
         for i in idx:
             calls += 1
-            tin += self.input_tokens[i]
-            tout += self.output_tokens[i]
-            if self.billed[i]:
+            tin += tins[i]
+            tout += touts[i]
+            if billeds[i]:
                 billed += 1
-                cost = self.cost_nanousd[i]
+                cost = costs[i]
                 if cost is None:
                     unpriced += 1
                 else:
@@ -398,36 +438,31 @@ class Ledger:
     # -- reading rows ---------------------------------------------------------
 
     def row(self, i: int) -> LedgerRow:
+        return self._row(i, [column[i] for column in self._flush()])
+
+    def _row(self, i: int, values: Sequence[Any]) -> LedgerRow:
+        (
+            start, end, function, variant, episode, inference, model, provider,
+            role, tin, tout, cost, outcome, status, billed, roles,
+        ) = values  # fmt: skip
         return LedgerRow(
-            i,
-            self.start_s[i],
-            self.end_s[i],
-            self.function[i],
-            self.variant[i],
-            str(uuid_from_int(self._episode_ids[i])),
-            str(uuid_from_int(self._inference_ids[i])),
-            self.model[i],
-            self.provider[i],
-            self.role[i],
-            self.input_tokens[i],
-            self.output_tokens[i],
-            self.cost_nanousd[i],
-            self.outcome[i],
-            self.status[i],
-            self.billed[i],
-            self.counted[i],
-            self.cost_nanousd[i] is not None,
-            self.roles[i].count(",") + 1 if self.roles[i] else 0,
-            self.roles[i],
-        )
+            i, start, end, function, variant, str(uuid_from_int(episode)),
+            str(uuid_from_int(inference)), model, provider, role, tin, tout, cost,
+            outcome, status, billed, self.counted[i], cost is not None,
+            roles.count(",") + 1 if roles else 0, roles,
+        )  # fmt: skip
 
     def rows(self) -> list[LedgerRow]:
-        return [self.row(i) for i in range(len(self))]
+        return [
+            self._row(i, values)
+            for i, values in enumerate(zip(*self._flush(), strict=True))
+        ]
 
     def _lines(self) -> Iterator[str]:
-        for i in range(len(self)):
+        for i, values in enumerate(zip(*self._flush(), strict=True)):
             yield json.dumps(
-                dict(zip(FIELDS, self.row(i), strict=True)), separators=(",", ":")
+                dict(zip(FIELDS, self._row(i, values), strict=True)),
+                separators=(",", ":"),
             )
 
     def digest(self) -> str:

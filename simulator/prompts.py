@@ -461,12 +461,14 @@ def candidate_text(output_text: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def judge_prompt(
-    rendered: Rendered, answers: list[str], *, fuser: bool, json_on: bool
+    rendered: Rendered, answers: tuple[str, ...], fuser: bool, json_on: bool
 ) -> Prompt:
     """The evaluator's or fuser's request: a system prompt that wraps the
     input's (which it replaces), the input's messages, and one user message
-    listing ``answers`` (each candidate's serialized output, in order)."""
+    listing ``answers`` (each candidate's serialized output, in order).
+    Memoized: an agent's repeated prompts get the same simulated answers."""
     problem = rendered.system
     has = problem is not None
     chars = (_FUSER_SYSTEM_CHARS if fuser else _EVALUATOR_SYSTEM_CHARS)[has]
