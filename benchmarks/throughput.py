@@ -1,7 +1,7 @@
 """Sequential inferences per second: simulator vs. the real gateway.
 
-    python benchmarks/throughput.py [--calls 2000] [--sim-calls 20000]
-                                    [--runs 3] [--provider process|thread]
+    python benchmarks/throughput.py [--rounds 7] [--seconds 0.5]
+                                    [--provider process|thread]
 
 Measures, in one run, one thread, sequential ``client.inference`` calls:
 
@@ -13,8 +13,10 @@ Measures, in one run, one thread, sequential ``client.inference`` calls:
 * a naive baseline: a plain ``http.client`` POST to the same fake provider
   (one keep-alive connection), i.e. one provider round trip with no gateway.
 
-Each figure is the median of ``--runs`` runs after a warm-up.  The ratios
-are simulator / gateway for the same variant, and gateway / baseline.
+The five paths are measured in turns, ``--seconds`` each, for ``--rounds``
+rounds after a warm-up, so a slow spell of a shared machine falls on every
+path alike.  Each figure is the median over the rounds; each ratio is the
+median of the ratios measured in the same round.
 """
 
 from __future__ import annotations
@@ -65,17 +67,17 @@ INPUT = {
 }
 
 
-def rate(call: Callable[[], Any], calls: int, warmup: int) -> float:
-    for _ in range(warmup):
-        call()
+def rate(call: Callable[[], Any], seconds: float) -> float:
+    """Calls per second over about ``seconds`` of calls, in batches of 20."""
+    calls = 0
     start = time.perf_counter()
-    for _ in range(calls):
-        call()
-    return calls / (time.perf_counter() - start)
-
-
-def median_rate(call: Callable[[], Any], calls: int, runs: int) -> float:
-    return statistics.median(rate(call, calls, min(50, calls)) for _ in range(runs))
+    while True:
+        for _ in range(20):
+            call()
+        calls += 20
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return calls / elapsed
 
 
 class Provider:
@@ -120,11 +122,12 @@ class Provider:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000, help="gateway calls per run")
     parser.add_argument(
-        "--sim-calls", type=int, default=20000, help="simulator calls per run"
+        "--rounds", type=int, default=7, help="measurements per path (median)"
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument(
+        "--seconds", type=float, default=0.5, help="length of one measurement"
+    )
     parser.add_argument(
         "--provider",
         choices=("process", "thread"),
@@ -181,41 +184,43 @@ def main() -> int:
             )
             conn.getresponse().read()
 
-        figures = {
-            "simulator chat_completion": median_rate(
-                sim_call("chat"), args.sim_calls, args.runs
-            ),
-            "simulator best-of-5": median_rate(
-                sim_call("bo5"), args.sim_calls // 5, args.runs
-            ),
-            "gateway chat_completion": median_rate(
-                gw_call("chat"), args.calls, args.runs
-            ),
-            "gateway best-of-5": median_rate(
-                gw_call("bo5"), args.calls // 4, args.runs
-            ),
-            "baseline HTTP round trip": median_rate(naive, args.calls, args.runs),
+        paths: dict[str, Callable[[], Any]] = {
+            "simulator chat_completion": sim_call("chat"),
+            "gateway chat_completion": gw_call("chat"),
+            "simulator best-of-5": sim_call("bo5"),
+            "gateway best-of-5": gw_call("bo5"),
+            "baseline HTTP round trip": naive,
         }
+        for call in paths.values():
+            rate(call, min(0.2, args.seconds))
+        rounds: list[dict[str, float]] = [
+            {name: rate(call, args.seconds) for name, call in paths.items()}
+            for _ in range(args.rounds)
+        ]
     finally:
         provider.close()
 
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"sequential inferences/s (median of {args.runs} runs)")
+    figures = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+
+    def ratio(top: str, bottom: str) -> float:
+        return statistics.median(r[top] / r[bottom] for r in rounds)
+
+    table = Table(
+        title=f"sequential inferences/s (median of {args.rounds} rounds "
+        f"of {args.seconds:g} s)"
+    )
     table.add_column("path")
     table.add_column("inferences/s", justify="right")
     for name, value in figures.items():
         table.add_row(name, f"{value:,.0f}")
     console = Console()
     console.print(table)
-    chat_ratio = (
-        figures["simulator chat_completion"] / figures["gateway chat_completion"]
-    )
-    bo5_ratio = figures["simulator best-of-5"] / figures["gateway best-of-5"]
-    gw_vs_base = (
-        figures["gateway chat_completion"] / figures["baseline HTTP round trip"]
-    )
+    chat_ratio = ratio("simulator chat_completion", "gateway chat_completion")
+    bo5_ratio = ratio("simulator best-of-5", "gateway best-of-5")
+    gw_vs_base = ratio("gateway chat_completion", "baseline HTTP round trip")
     console.print(
         f"simulator / gateway, chat_completion: {chat_ratio:,.1f}x (target >= 100x)"
     )
