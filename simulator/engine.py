@@ -58,6 +58,7 @@ from simulator.gateway_limits import GatewayLimits
 from simulator.ledger import Ledger
 from simulator.outputs import chat_text, example_json, schema_example
 from simulator.pricing import (
+    ATTO_PER_USD,
     CostFormula,
     TableRates,
     atto_to_nano,
@@ -100,6 +101,12 @@ _KIND_STATUS = {
     CLIENT_ERROR: 400,
     TIMEOUT: 408,
 }
+
+
+#: :meth:`Engine.fixed_attempt` for a prompt that needs the routing loop
+ROUTED: tuple[Any, ...] = ()
+#: how many plain inputs a variant remembers fixed attempts for
+_REMEMBERED_ATTEMPTS = 4096
 
 
 def _outcome_of(item: Any) -> tuple[str, int]:
@@ -300,6 +307,9 @@ class VariantPlan:
     #: :meth:`Engine._sure_provider`): the variant's answer is then its
     #: first attempt whenever the prompt fits its context window
     sure: ProviderPlan | None = None
+    #: the sure provider's attempt per plain input when it draws nothing
+    #: (:meth:`Engine.answer_plain`); ``None`` when it draws
+    fixed_attempts: dict[PlainKey, tuple[Any, ...]] | None = None
 
 
 @dataclass
@@ -501,7 +511,15 @@ class Engine:
             plan.counter = PromptCounter(inner)
             plan.retries = inner.retries
             plan.max_tokens = inner.params.get("max_tokens")
-            plan.sure = self._sure_provider(plan)
+            plan.sure = sure = self._sure_provider(plan)
+            if (
+                sure is not None
+                and sure.simple
+                and sure.invalid_draws is None
+                and sure.latency.fixed is not None
+                and sure.output_tokens.fixed is not None
+            ):
+                plan.fixed_attempts = {}
         elif isinstance(variant, BestOfNVariant | MixtureOfNVariant):
             judge = (
                 variant.evaluator
@@ -719,16 +737,7 @@ class Engine:
         out = pp.output_tokens.draw()
         if out_cap is not None and out > out_cap:
             out = out_cap
-        cached: int | None
-        reported: int | None
-        billed: int | None
-        linear = pp.linear
-        atto = -1 if linear is None else in_tokens * linear[0] + out * linear[1]
-        if atto >= 0:
-            cached, reported = pp.cache_default, atto
-            billed = atto_to_nano(atto)
-        else:
-            cached, reported, billed = self._ok_cost(pp, in_tokens, out)
+        cached, reported, billed = self._success_cost(pp, in_tokens, out)
         if borrow is not None:
             limits = self.admission.gateway  # type: ignore[union-attr]
             assert limits is not None
@@ -747,6 +756,18 @@ class Engine:
             pp.invalid_draws.next() < pp.invalid_rate
         )
         return Call(row, in_tokens, out, cached, reported, end, invalid)
+
+    def _success_cost(
+        self, pp: ProviderPlan, in_tokens: int, out: int
+    ) -> tuple[int | None, int | None, int | None]:
+        """(cached tokens, reported atto-USD, billed nano-USD) of a success."""
+        linear = pp.linear
+        if linear is not None:
+            # the common case: two counts priced by the provider's entries
+            atto = in_tokens * linear[0] + out * linear[1]
+            if atto >= 0:
+                return pp.cache_default, atto, atto_to_nano(atto)
+        return self._ok_cost(pp, in_tokens, out)
 
     def _ok_cost(
         self, pp: ProviderPlan, in_tokens: int, out: int
@@ -937,6 +958,86 @@ class Engine:
             start + pp.latency.draw(), prompt.tokens, out_cap, prompt.roles, None,
         )  # fmt: skip
 
+    def answer_plain(
+        self,
+        vp: VariantPlan,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        role: str,
+        inp: Mapping[str, Any],
+        key: PlainKey,
+        start: float,
+    ) -> Call | None:
+        """:meth:`answer_sure` for a plain input and the variant's own
+        ``max_tokens``.  When the sure provider's attempt draws nothing
+        (fixed latency and output, no raw-usage counts, no invalid answers)
+        it is the same for every request with the same input, so it is
+        worked out once per input and only its ledger row is written."""
+        memo = vp.fixed_attempts
+        if memo is None:
+            assert vp.counter is not None
+            return self.answer_sure(
+                vp, function, variant, episode_id, inference_id, role,
+                vp.counter.prompt(inp, key), vp.max_tokens, start,
+            )  # fmt: skip
+        attempt = memo.get(key)
+        if attempt is None:
+            attempt = self.fixed_attempt(vp, inp, key)
+        if attempt is ROUTED:
+            return None
+        tokens, out, cached, reported, billed, latency, roles, model, provider = (
+            attempt[:9]
+        )
+        end = start + latency
+        row = self.ledger.append(
+            start, end, function, variant, episode_id, inference_id, model,
+            provider, role, tokens, out, billed, OK, 200, True, roles,
+        )  # fmt: skip
+        return Call(row, tokens, out, cached, reported, end, False)
+
+    def fixed_attempt(
+        self, vp: VariantPlan, inp: Mapping[str, Any], key: PlainKey
+    ) -> tuple[Any, ...]:
+        """The sure provider's attempt for a plain input when it draws
+        nothing, remembered in ``vp.fixed_attempts``: what :meth:`_answer`
+        would compute, less the times and labels, as ``(input tokens,
+        output tokens, cached tokens, reported atto-USD, billed nano-USD,
+        latency, roles, model, provider, answer text, usage cost)``;
+        ``ROUTED`` when the prompt needs the routing loop."""
+        memo = vp.fixed_attempts
+        assert memo is not None
+        attempt = self._fixed_attempt(vp, inp, key)
+        if len(memo) >= _REMEMBERED_ATTEMPTS:
+            memo.clear()
+        memo[key] = attempt
+        return attempt
+
+    def _fixed_attempt(
+        self, vp: VariantPlan, inp: Mapping[str, Any], key: PlainKey
+    ) -> tuple[Any, ...]:
+        """:meth:`fixed_attempt`, worked out."""
+        pp, mp, counter = vp.sure, vp.model, vp.counter
+        assert pp is not None and mp is not None and counter is not None
+        prompt = counter.prompt(inp, key)
+        cap = vp.max_tokens
+        if (
+            prompt.json_on
+            or prompt.split_roles is not None
+            or exceeds(pp.context_window, prompt.tokens, cap)
+        ):
+            return ROUTED
+        out = pp.output_tokens.draw()
+        if cap is not None and out > cap:
+            out = cap
+        cached, reported, billed = self._success_cost(pp, prompt.tokens, out)
+        return (
+            prompt.tokens, out, cached, reported, billed, pp.latency.draw(),
+            prompt.roles, mp.name, pp.name, chat_text(mp.name, out),
+            None if reported is None else reported / ATTO_PER_USD,
+        )  # fmt: skip
+
     def _out_cap(self, vp: VariantPlan, params: Mapping[str, Any] | None) -> int | None:
         if params:
             chat = params.get("chat_completion")
@@ -1074,10 +1175,10 @@ class Engine:
         ):
             # ``run_variant``'s short path, less the variant checks that a
             # variant with a sure provider passes anyway
-            assert vp.counter is not None and vp.model is not None
-            call = self.answer_sure(
+            assert vp.model is not None
+            call = self.answer_plain(
                 vp, ctx.function, ctx.variant, ctx.episode_id, ctx.inference_id,
-                "candidate", vp.counter.prompt(ctx.inp, key), vp.max_tokens, t,
+                "candidate", ctx.inp, key, t,
             )  # fmt: skip
             if call is not None:
                 return VariantResult(vp.model.name, call, [call], call.end)

@@ -25,7 +25,7 @@ from simulator.config.model import (
     FunctionConfig,
     frozen_map,
 )
-from simulator.engine import INF, Call, Context, Engine, FunctionPlan
+from simulator.engine import INF, ROUTED, Call, Context, Engine, FunctionPlan
 from simulator.failures import AllVariantsFailed, Failure, RequestError
 from simulator.ids import IdMaker, InvalidId, parse_uuid, validate_episode_id
 from simulator.ledger import Ledger
@@ -60,6 +60,10 @@ class InferenceTarget:
     output_schema: Mapping[str, Any]
 
 
+def _target(fn: FunctionConfig) -> InferenceTarget:
+    return InferenceTarget(fn.name, fn.type == "json", fn.output_schema)
+
+
 class Gateway:
     """One simulated gateway: a config, a world and the ledger it writes."""
 
@@ -77,7 +81,10 @@ class Gateway:
         self.targets: dict[int, InferenceTarget] = {}
         #: episode id (``UUID.int``) -> start of its first inference
         self.episodes: dict[int, float] = {}
-        self._function_targets: dict[str, InferenceTarget] = {}
+        #: each function's facts for feedback, shared by its inferences
+        self._function_targets: dict[str, InferenceTarget] = {
+            name: _target(fp.config) for name, fp in engine.functions.items()
+        }
         self._model_functions: dict[str, FunctionPlan] = {}
         #: compiled once: the input checks of every function
         self.validators = {
@@ -111,6 +118,7 @@ class Gateway:
             )
             found = self.engine._function_plan(fn)
             self._model_functions[model_name] = found
+            self._function_targets.setdefault(fn.name, _target(fn))
         return found
 
     def inference(
@@ -233,16 +241,49 @@ class Gateway:
         start: float,
     ) -> tuple[Any, float] | None:
         """The short way through a plain, non-streaming request whose first
-        variant has a sure provider (``Engine.answer_sure``): no context,
+        variant has a sure provider (``Engine.answer_plain``): no context,
         no variant result, one call's usage.  ``None`` when it does not
         apply; then nothing has been drawn or written."""
         vp = fp.variants[variant]
+        memo = vp.fixed_attempts
+        if memo is not None and fp.text_only:
+            # the attempt draws nothing: its figures and answer are known
+            # from the first request with this input
+            attempt = memo.get(key)
+            if attempt is None:
+                attempt = self.engine.fixed_attempt(vp, inp, key)
+            if attempt is ROUTED:
+                return None
+            tokens, out, cached, reported, billed, latency, roles = attempt[:7]
+            model, provider, text, cost = attempt[7:]
+            end = start + latency
+            name = fp.config.name
+            ledger = self.ledger
+            row = ledger.append(
+                start, end, name, variant, episode_id, inference_id, model,
+                provider, "generation", tokens, out, billed, "ok", 200, True,
+                roles,
+            )  # fmt: skip
+            ledger.counted[row] = True
+            self._book(
+                name,
+                variant,
+                episode_id,
+                inference_id,
+                start,
+                end,
+                tokens,
+                out,
+                reported,
+            )
+            usage = make_usage(tokens, out, cached, cost)
+            return text_response(inference_id, episode_id, variant, text, usage), end
         if vp.sure is None:
             return None
-        assert vp.counter is not None and vp.model is not None
-        call = self.engine.answer_sure(
+        assert vp.model is not None
+        call = self.engine.answer_plain(
             vp, fp.config.name, variant, episode_id, inference_id, "generation",
-            vp.counter.prompt(inp, key), vp.max_tokens, start,
+            inp, key, start,
         )  # fmt: skip
         if call is None:
             return None
@@ -292,17 +333,10 @@ class Gateway:
         streaming: bool,
     ) -> tuple[Any, float]:
         """Record a successful inference and build what the agent receives."""
-        fn = fp.config
-        name = fn.name
-        self.ledger.add_inference(
-            inference_id, episode_id, name, variant, start, end, 200, tin, tout, atto
-        )
-        target = self._function_targets.get(name)
-        if target is None:
-            target = InferenceTarget(name, fn.type == "json", fn.output_schema)
-            self._function_targets[name] = target
-        self.targets[inference_id.int] = target
-        self.episodes.setdefault(episode_id.int, start)
+        target = self._book(
+            fp.config.name, variant, episode_id, inference_id, start, end, tin,
+            tout, atto,
+        )  # fmt: skip
         usage = make_usage(
             tin, tout, cached, None if atto is None else atto / ATTO_PER_USD
         )
@@ -319,6 +353,28 @@ class Gateway:
             target.is_json, inference_id, episode_id, variant, output, usage
         )
         return response, end
+
+    def _book(
+        self,
+        function: str,
+        variant: str,
+        episode_id: UUID,
+        inference_id: UUID,
+        start: float,
+        end: float,
+        tin: int,
+        tout: int,
+        atto: int | None,
+    ) -> InferenceTarget:
+        """Record a successful inference, and what feedback needs of it."""
+        self.ledger.add_inference(
+            inference_id, episode_id, function, variant, start, end, 200, tin, tout,
+            atto,
+        )  # fmt: skip
+        target = self._function_targets[function]
+        self.targets[inference_id.int] = target
+        self.episodes.setdefault(episode_id.int, start)
+        return target
 
     # -- feedback --------------------------------------------------------------
 

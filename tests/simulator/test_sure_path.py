@@ -230,13 +230,24 @@ def test_the_short_path_is_taken(config: str) -> None:
         is plans["chat"].variants["a"].model.providers[0]
     )
     with mock.patch.object(
-        Engine, "answer_sure", autospec=True, side_effect=Engine.answer_sure
-    ) as spy:
+        Engine, "_call_model", autospec=True, side_effect=Engine._call_model
+    ) as routing:
         sim.client().inference(function_name="chat", variant_name="a", input=SHORT)
         sim.client().inference(function_name="bo", input=SHORT)
-    # the plain request, then the three candidates (an evaluator is not a
-    # variant: it always takes the routing loop)
-    assert spy.call_count == 1 + 3
+    # neither the plain request nor the three candidates needed the routing
+    # loop; the evaluator, which is not a variant, always takes it
+    assert routing.call_count == 1
+    assert sim.ledger.provider_calls == 1 + 3 + 1
+    # the default world draws nothing, so each attempt was worked out once
+    # per variant and input
+    assert list(plans["chat"].variants["a"].fixed_attempts or {}) == [
+        ("Be brief.", "user", "Hi!")
+    ]
+    drawn = Simulation.from_config(
+        config, world={"defaults": {"output_tokens": {"dist": "poisson", "lam": 9}}}
+    )
+    assert drawn.engine.functions["chat"].variants["a"].sure is not None
+    assert drawn.engine.functions["chat"].variants["a"].fixed_attempts is None
     failing = Simulation.from_config(
         config, world={"models": {"m1": {"failure_rates": {"server_error": 0.1}}}}
     )
