@@ -146,18 +146,21 @@ class SimulatedGateway(_Base):
         if options:
             _refuse_unsimulated(options)
         clock = self._clock
-        args = (
-            clock.now, input, function_name, model_name, episode_id, namespace,
-            stream, params, variant_name, tags,
-        )  # fmt: skip
         if self._limited:
             # a private virtual-time loop that lives for this call
-            call = functools.partial(self._gateway.inference, *args)
+            call = functools.partial(
+                self._gateway.inference, clock.now, input, function_name,
+                model_name, episode_id, namespace, stream, params, variant_name,
+                tags,
+            )  # fmt: skip
             result = self._finish(run_blocking, clock, call)
         else:
             # ``_finish`` written out: this is the hot path of every sweep
             try:
-                result, end = self._gateway.inference(*args)
+                result, end = self._gateway.inference(
+                    clock.now, input, function_name, model_name, episode_id,
+                    namespace, stream, params, variant_name, tags,
+                )  # fmt: skip
             except Failure as err:
                 clock.advance_to(err.at)
                 raise err.to_tensorzero() from None

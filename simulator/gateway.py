@@ -254,8 +254,10 @@ class Gateway:
                 attempt = self.engine.fixed_attempt(vp, inp, key)
             if attempt is ROUTED:
                 return None
-            tokens, out, cached, reported, billed, latency, roles = attempt[:7]
-            model, provider, text, cost = attempt[7:]
+            (
+                tokens, out, cached, reported, billed, latency, roles, model,
+                provider, text, cost,
+            ) = attempt  # fmt: skip
             end = start + latency
             name = fp.config.name
             ledger = self.ledger

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
+
 from simulator.rng import BitStream
 
 #: ``EARLIEST_TIMESTAMP`` in the gateway's ``utils/uuid.rs`` (Unix seconds).
@@ -18,8 +20,12 @@ EARLIEST_TIMESTAMP_S = 1579751960
 #: evaluation run ids (``WORKFLOW_EVALUATION_OFFSET_S``).
 WORKFLOW_EVALUATION_THRESHOLD_S = 10_000_000_000
 
-_VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
-_RAND_B = (1 << 62) - 1
+# bits 64-79 and 0-63 of the low 80 bits of an id, as numpy words
+_VERSION_WORD = np.uint64(0x7 << 12)
+_VARIANT_WORD = np.uint64(0b10 << 62)
+_LOW62 = np.uint64((1 << 62) - 1)
+_U2 = np.uint64(2)
+_U62 = np.uint64(62)
 _SAFE = uuid.SafeUUID.unknown
 _new = object.__new__
 # the slots' own setters: ``UUID`` refuses ``setattr`` and these skip the
@@ -48,9 +54,17 @@ class IdMaker:
         self._tails: list[int] = []
 
     def _refill(self) -> None:
+        high, low = self._bits.batch74()
+        # the 74 random bits split as the UUIDv7 layout wants them: 12 bits
+        # beside the version nibble, 62 beside the variant bits (numpy does
+        # the bit work for the whole batch; Python only joins two words)
+        word_hi = _VERSION_WORD | (high << _U2) | (low >> _U62)
+        word_lo = _VARIANT_WORD | (low & _LOW62)
         self._tails = [
-            _VERSION_AND_VARIANT | ((rand >> 62) << 64) | (rand & _RAND_B)
-            for rand in reversed(self._bits.batch74())
+            (h << 64) | lo
+            for h, lo in zip(
+                reversed(word_hi.tolist()), reversed(word_lo.tolist()), strict=True
+            )
         ]
 
     def uuid7(self, unix_seconds: float) -> uuid.UUID:

@@ -60,15 +60,17 @@ class BitStream:
         high = buf.pop() & 0x3FF
         return (high << 64) | buf.pop()
 
-    def batch74(self) -> list[int]:
-        """The next values of :meth:`next74`, many at once (a whole batch
-        when nothing is buffered): the same numbers in the same order."""
+    def batch74(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next batch of :meth:`next74` values as two ``uint64`` arrays,
+        their bits 64-73 and their bits 0-63 (the same numbers in the same
+        order; the buffer of :meth:`next74` is used up first)."""
         if self._buf:
-            return [self.next74() for _ in range(len(self._buf) // 2)]
+            values = [self.next74() for _ in range(len(self._buf) // 2)]
+            high = np.array([v >> 64 for v in values], dtype=np.uint64)
+            low = np.array([v & 0xFFFFFFFFFFFFFFFF for v in values], dtype=np.uint64)
+            return high, low
         raw = self._gen.integers(0, 2**64, size=2 * BATCH, dtype=np.uint64)
-        high = (raw[0::2] & np.uint64(0x3FF)).tolist()
-        low = raw[1::2].tolist()
-        return [(h << 64) | lo for h, lo in zip(high, low, strict=True)]
+        return raw[0::2] & np.uint64(0x3FF), raw[1::2]
 
 
 class Sampler:

@@ -47,3 +47,25 @@ def test_timestamps_too_early_or_in_the_future() -> None:
 def test_a_non_uuid_string_is_refused_like_the_client_does() -> None:
     with pytest.raises(ValueError, match="Failed to parse episode_id as UUID"):
         validate_episode_id("not-a-uuid", NOW)
+
+
+def test_ids_lay_out_the_stream_bits_as_uuidv7_does() -> None:
+    """Batched ids equal ids built one at a time from the stream's 74-bit
+    values: 12 bits after the version nibble, 62 after the variant bits.
+    2,500 ids cross two batch boundaries, after one value drawn alone."""
+    bits = BitStream(generator(5, "ids"))
+    maker = IdMaker(bits)
+    reference = BitStream(generator(5, "ids"))
+    assert bits.next74() == reference.next74()
+    for _ in range(2_500):
+        made = maker.uuid7(NOW)
+        rand = reference.next74()
+        expected = uuid.UUID(
+            int=(int(NOW * 1000) << 80)
+            | (0x7 << 76)
+            | ((rand >> 62) << 64)
+            | (0b10 << 62)
+            | (rand & ((1 << 62) - 1))
+        )
+        assert made == expected
+        assert made.version == 7 and made.variant == uuid.RFC_4122
