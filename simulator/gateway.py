@@ -91,6 +91,9 @@ class Gateway:
             name: InputValidator(fp.config) for name, fp in engine.functions.items()
         }
         self._no_schemas = InputValidator()
+        self._with_schemas = frozenset(
+            name for name, check in self.validators.items() if check.has_schemas
+        )
         self._ttft = {
             name: ttft_keys(config, fp.config) for name, fp in engine.functions.items()
         }
@@ -162,18 +165,17 @@ class Gateway:
         fn = fp.config
         now_unix = self.epoch + start
         if episode_id is None:
-            episode = self.ids.uuid7(now_unix)
+            episode, inference_id = self.ids.uuid7_pair(now_unix)
         else:
             try:
                 episode = validate_episode_id(episode_id, max(now_unix, _REAL_TIME()))
             except InvalidId as exc:
                 raise RequestError(400, exc.message) from None
-        inference_id = self.ids.uuid7(now_unix)
+            inference_id = self.ids.uuid7(now_unix)
         plain = plain_key(input)
-        validator = self.validators.get(fn.name, self._no_schemas)
-        if plain is None or validator.has_schemas:
+        if plain is None or fn.name in self._with_schemas:
             # a plain text input has nothing to check without schemas
-            validator.validate(input)
+            self.validators.get(fn.name, self._no_schemas).validate(input)
         if variant_name is not None:
             if variant_name not in fp.variants:
                 raise RequestError(404, f"Unknown variant: {variant_name}")
@@ -187,15 +189,20 @@ class Gateway:
             keys = self._ttft.get(fn.name)
             refuse_ttft(ttft_keys(self.config, fn) if keys is None else keys)
         if plain is not None and not streaming and not params:
-            order = iter(order)
-            first = next(order, None)
+            if type(order) is tuple:
+                first = order[0] if order else None
+            else:
+                # a sampled order is made lazily: take its first variant and
+                # keep the rest for the loop below
+                rest = iter(order)
+                first = next(rest, None)
+                order = itertools.chain((first,), rest)
             if first is not None:
                 reply = self._reply_sure(
                     fp, first, episode, inference_id, input, plain, start
                 )
                 if reply is not None:
                     return reply
-                order = itertools.chain((first,), order)
         ctx = Context(
             fn.name, "", episode, inference_id, input, params, streaming, tags, plain
         )

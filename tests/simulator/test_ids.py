@@ -69,3 +69,12 @@ def test_ids_lay_out_the_stream_bits_as_uuidv7_does() -> None:
         )
         assert made == expected
         assert made.version == 7 and made.variant == uuid.RFC_4122
+
+
+def test_a_pair_of_ids_is_two_ids_in_a_row() -> None:
+    one = IdMaker(BitStream(generator(9, "ids")))
+    paired = IdMaker(BitStream(generator(9, "ids")))
+    for i in range(1_500):  # crosses a batch boundary, odd and even
+        now = NOW + i / 7
+        assert paired.uuid7_pair(now) == (one.uuid7(now), one.uuid7(now))
+        assert paired.uuid7(now) == one.uuid7(now)
