@@ -1,7 +1,7 @@
 """Sequential inferences per second: simulator vs. the real gateway.
 
     python benchmarks/throughput.py [--rounds 7] [--seconds 0.5]
-                                    [--provider process|thread]
+                                    [--world FILE] [--provider process|thread]
 
 Measures, in one run, one thread, sequential ``client.inference`` calls:
 
@@ -129,6 +129,12 @@ def main() -> int:
         "--seconds", type=float, default=0.5, help="length of one measurement"
     )
     parser.add_argument(
+        "--world",
+        type=Path,
+        help="world file for the simulator and the fake provider (default: "
+        "200 output tokens, no latency)",
+    )
+    parser.add_argument(
         "--provider",
         choices=("process", "thread"),
         default="process",
@@ -146,7 +152,10 @@ def main() -> int:
     config = workdir / "tensorzero.toml"
     config.write_text(CONFIG, encoding="utf-8")
     world_file = workdir / "world.toml"
-    world_file.write_text(WORLD, encoding="utf-8")
+    world_file.write_text(
+        WORLD if args.world is None else args.world.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
 
     provider = Provider(world_file, args.provider)
     try:

@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from simulator.admission import Admission
@@ -101,6 +101,24 @@ _KIND_STATUS = {
     CLIENT_ERROR: 400,
     TIMEOUT: 408,
 }
+
+
+class FixedAttempt(NamedTuple):
+    """A sure provider's attempt that draws nothing, for one plain input:
+    everything but its times and labels (:meth:`Engine.fixed_attempt`)."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int | None
+    reported_atto: int | None
+    billed_nano: int | None
+    latency_s: float
+    roles: str
+    model: str
+    provider: str
+    #: the chat answer's text and the response's ``usage.cost``
+    text: str
+    cost_usd: float | None
 
 
 #: :meth:`Engine.fixed_attempt` for a prompt that needs the routing loop
@@ -1001,10 +1019,8 @@ class Engine:
         self, vp: VariantPlan, inp: Mapping[str, Any], key: PlainKey
     ) -> tuple[Any, ...]:
         """The sure provider's attempt for a plain input when it draws
-        nothing, remembered in ``vp.fixed_attempts``: what :meth:`_answer`
-        would compute, less the times and labels, as ``(input tokens,
-        output tokens, cached tokens, reported atto-USD, billed nano-USD,
-        latency, roles, model, provider, answer text, usage cost)``;
+        nothing (what :meth:`_answer` would compute, as a
+        :class:`FixedAttempt`), remembered in ``vp.fixed_attempts``;
         ``ROUTED`` when the prompt needs the routing loop."""
         memo = vp.fixed_attempts
         assert memo is not None
@@ -1032,7 +1048,7 @@ class Engine:
         if cap is not None and out > cap:
             out = cap
         cached, reported, billed = self._success_cost(pp, prompt.tokens, out)
-        return (
+        return FixedAttempt(
             prompt.tokens, out, cached, reported, billed, pp.latency.draw(),
             prompt.roles, mp.name, pp.name, chat_text(mp.name, out),
             None if reported is None else reported / ATTO_PER_USD,
