@@ -996,9 +996,15 @@ class Engine:
         memo = vp.fixed_attempts
         if memo is None:
             assert vp.counter is not None
+            try:
+                prompt = vp.counter.prompt(inp, key)
+            except RequestError:
+                # a template that fails to render fails this variant only;
+                # the routing path reports it so, with nothing drawn yet
+                return None
             return self.answer_sure(
-                vp, function, variant, episode_id, inference_id, role,
-                vp.counter.prompt(inp, key), vp.max_tokens, start,
+                vp, function, variant, episode_id, inference_id, role, prompt,
+                vp.max_tokens, start,
             )  # fmt: skip
         attempt = memo.get(key)
         if attempt is None:
@@ -1036,7 +1042,11 @@ class Engine:
         """:meth:`fixed_attempt`, worked out."""
         pp, mp, counter = vp.sure, vp.model, vp.counter
         assert pp is not None and mp is not None and counter is not None
-        prompt = counter.prompt(inp, key)
+        try:
+            prompt = counter.prompt(inp, key)
+        except RequestError:
+            # as in :meth:`answer_plain`: the routing path reports it
+            return ROUTED
         cap = vp.max_tokens
         if (
             prompt.json_on

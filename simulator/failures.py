@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from tensorzero import TensorZeroError
+from tensorzero import TensorZeroError, TensorZeroInternalError
+from tensorzero.types import BaseTensorZeroError
 
 _REASONS = {
     400: "Bad Request",
@@ -49,8 +50,16 @@ class Failure(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_tensorzero(self) -> TensorZeroError:
+    def to_tensorzero(self) -> BaseTensorZeroError:
         return TensorZeroError(self.status, json.dumps({"error": self.message}))
+
+
+class InputParseError(Failure):
+    """An input the embedded client cannot turn into the gateway's types:
+    it raises ``TensorZeroInternalError`` before the gateway sees anything."""
+
+    def to_tensorzero(self) -> BaseTensorZeroError:
+        return TensorZeroInternalError(self.message)
 
 
 class RequestError(Failure):

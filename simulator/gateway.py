@@ -34,7 +34,7 @@ from simulator.pricing import ATTO_PER_USD
 from simulator.prompts import PlainKey, plain_key
 from simulator.responses import make_chunks, make_response, make_usage, text_response
 from simulator.streamingtimeouts import refuse_ttft, ttft_keys
-from simulator.validation import InputValidator
+from simulator.validation import InputValidator, check_roles
 
 _REAL_TIME = _time.time
 
@@ -142,6 +142,9 @@ class Gateway:
         Returns ``(response or chunk list, end time)``; raises
         :class:`Failure` with the gateway's status and message.
         """
+        plain = plain_key(input)
+        if plain is None:
+            check_roles(input)
         if (function_name is None) == (model_name is None):
             raise RequestError(
                 400, "Exactly one of `function_name` or `model_name` must be provided."
@@ -172,7 +175,6 @@ class Gateway:
             except InvalidId as exc:
                 raise RequestError(400, exc.message) from None
             inference_id = self.ids.uuid7(now_unix)
-        plain = plain_key(input)
         if plain is None or fn.name in self._with_schemas:
             # a plain text input has nothing to check without schemas
             self.validators.get(fn.name, self._no_schemas).validate(input)

@@ -399,8 +399,9 @@ _REMEMBERED = 4096
 
 def plain_key(inp: Any) -> PlainKey | None:
     """``(system, role, text, role, text, ...)`` for an input of a text
-    system prompt (or none) and plain text messages, whose rendering
-    depends on nothing else; ``None`` for any other input."""
+    system prompt (or none) and plain text messages from the user or the
+    assistant, whose rendering depends on nothing else; ``None`` for any
+    other input."""
     if type(inp) is not dict:
         return None
     system = inp.get("system")
@@ -417,7 +418,7 @@ def plain_key(inp: Any) -> PlainKey | None:
             return None
         role = message.get("role")
         content = message.get("content")
-        if type(role) is not str or type(content) is not str:
+        if (role != "user" and role != "assistant") or type(content) is not str:
             return None
         key.append(role)
         key.append(content)

@@ -33,7 +33,7 @@ from simulator.config.model import (
     FunctionConfig,
     MixtureOfNVariant,
 )
-from simulator.failures import RequestError
+from simulator.failures import InputParseError, RequestError
 
 _ROLE_SCHEMAS = ("system", "user", "assistant")
 
@@ -300,3 +300,29 @@ def gateway_message(error: ValidationError) -> str:
     if keyword is None and error.schema is False:
         return f"False schema does not allow {shown}"
     return error.message
+
+
+def check_roles(inp: Any) -> None:
+    """The embedded client's parse of ``input``: a message whose role is a
+    string other than ``user`` or ``assistant`` fails it, with serde's
+    message and the column in the client's JSON of the input."""
+    messages = inp.get("messages") if isinstance(inp, Mapping) else None
+    if not isinstance(messages, list):
+        return
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            continue
+        role = message.get("role")
+        if not isinstance(role, str) or role in ("user", "assistant"):
+            continue
+        # serde reports the column just past the role's closing quote; the
+        # text before it is the same in a copy with a marker for the role
+        marker = "\x01runguard\x01"
+        copy = dict(inp)
+        copy["messages"] = [*messages[:index], {**message, "role": marker}]
+        column = json.dumps(copy).index(json.dumps(marker)) + len(json.dumps(role))
+        raise InputParseError(
+            "Failed to deserialize JSON to tensorzero_types::message::Input: "
+            f"messages[{index}].role: unknown variant `{role}`, expected `user` "
+            f"or `assistant` at line 1 column {column}"
+        )

@@ -290,6 +290,14 @@ def _check_input(value: dict[str, Any]) -> None:
     messages = value.get("messages")
     if messages is not None:
         _array("input.messages", messages)
+        for index, message in enumerate(messages):
+            role = message.get("role") if isinstance(message, dict) else None
+            if isinstance(role, str) and role not in ("user", "assistant"):
+                # serde_path_to_error on the parsed body: a path, no column
+                raise BadRequest(
+                    f"input.messages[{index}].role: unknown variant `{role}`, "
+                    "expected `user` or `assistant`"
+                )
 
 
 _FEEDBACK_FIELDS: dict[str, Check] = {

@@ -114,6 +114,14 @@ def test_set_fields_are_forwarded() -> None:
             "episode_id: UUID parsing failed: invalid group length in group 4: "
             "expected 12, found 13",
         ),
+        (
+            {
+                **CLIENT_BODY,
+                "input": {"messages": [{"role": "system", "content": "x"}]},
+            },
+            "input.messages[0].role: unknown variant `system`, expected `user` or "
+            "`assistant`",
+        ),
     ],
 )
 def test_refused_bodies(body: dict[str, object], message: str) -> None:

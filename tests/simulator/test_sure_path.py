@@ -253,3 +253,85 @@ def test_the_short_path_is_taken(config: str) -> None:
     )
     assert failing.engine.functions["chat"].variants["a"].sure is None
     assert failing.engine.functions["chat"].variants["b"].sure is not None
+
+
+TEMPLATED = (
+    openai_model("m1")
+    + """
+[functions.chat]
+type = "chat"
+
+[functions.chat.variants.a]
+type = "chat_completion"
+model = "m1"
+system_template = "broken.minijinja"
+
+[functions.chat.variants.b]
+type = "chat_completion"
+model = "m1"
+
+[functions.chat.experimentation]
+type = "static"
+candidate_variants = { a = 1.0 }
+fallback_variants = ["b"]
+
+[functions.bo]
+type = "chat"
+
+[functions.bo.variants.best]
+type = "experimental_best_of_n_sampling"
+candidates = ["a", "b", "b"]
+
+[functions.bo.variants.best.evaluator]
+model = "m1"
+
+[functions.bo.variants.a]
+type = "chat_completion"
+model = "m1"
+system_template = "broken.minijinja"
+
+[functions.bo.variants.b]
+type = "chat_completion"
+model = "m1"
+
+[functions.bo.experimentation]
+type = "static"
+candidate_variants = { best = 1.0 }
+"""
+)
+
+
+@pytest.mark.parametrize(
+    "world",
+    [None, {"defaults": {"latency_s": {"dist": "uniform", "low": 0.1, "high": 0.5}}}],
+)
+def test_a_template_that_fails_fails_its_variant_only(
+    tmp_path: Any, world: Any
+) -> None:
+    """A plain text system prompt cannot fill a template that reads an
+    object's field: that variant fails, and the fallback variant or the other
+    candidates answer, with the short path as without it."""
+    os.environ.setdefault("RUNGUARD_FAKE_OPENAI_KEY", "placeholder")
+    (tmp_path / "broken.minijinja").write_text("You are {{ profile.name }}.")
+    path = tmp_path / "tensorzero.toml"
+    path.write_text(TEMPLATED)
+    plan = [
+        (("chat", None), SHORT, None, False, 0),
+        (("bo", None), SHORT, None, False, 0),
+    ]
+    fast = run(world, plan, str(path))
+    with mock.patch.object(Engine, "_sure_provider", lambda self, plan: None):
+        slow = run(world, plan, str(path))
+    assert fast == slow
+    sim = Simulation.from_config(str(path), world=world)
+    chat = sim.client().inference(function_name="chat", input=SHORT)
+    assert chat.variant_name == "b"
+    best = sim.client().inference(function_name="bo", input=SHORT)
+    assert best.variant_name == "best"
+    # the failing candidate never reached a provider: two answers, one judge
+    assert [r.role for r in sim.ledger.rows()] == [
+        "generation",
+        "candidate",
+        "candidate",
+        "evaluator",
+    ]

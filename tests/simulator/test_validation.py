@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from simhelpers import openai_model
-from tensorzero import TensorZeroError
+from tensorzero import TensorZeroError, TensorZeroInternalError
 
 from simulator import Simulation
 
@@ -300,3 +300,42 @@ def test_valid_inputs_reach_the_provider(sim: Simulation) -> None:
         function_name="h", input={"messages": [{"role": "user", "content": "x"}]}
     )
     assert sim.ledger.provider_calls == 3
+
+
+@pytest.mark.parametrize(
+    ("inp", "role", "column"),
+    [
+        # columns measured on tensorzero 2026.6.0 (the client's JSON of the input)
+        ({"messages": [{"role": "system", "content": "hi"}]}, "system", 31),
+        ({"messages": [{"role": "tool", "content": "hi"}]}, "tool", 29),
+        (
+            {
+                "system": "Be brief.",
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"content": "x", "role": "developer"},
+                ],
+            },
+            "developer",
+            108,
+        ),
+    ],
+)
+def test_a_role_other_than_user_or_assistant_fails_in_the_client(
+    sim: Simulation, inp: Any, role: str, column: int
+) -> None:
+    """The embedded client cannot parse such an input: no variant runs, no
+    inference is recorded, whether the variant is pinned or sampled."""
+    index = len(inp["messages"]) - 1
+    for variant in (None, "v"):
+        with pytest.raises(TensorZeroInternalError) as info:
+            sim.client().inference(function_name="f", variant_name=variant, input=inp)
+        assert str(info.value) == (
+            "Failed to deserialize JSON to tensorzero_types::message::Input: "
+            f"messages[{index}].role: unknown variant `{role}`, expected `user` "
+            f"or `assistant` at line 1 column {column}"
+        )
+    assert sim.ledger.inferences == [] and sim.ledger.provider_calls == 0
+    # before the function is looked up, as in the client
+    with pytest.raises(TensorZeroInternalError):
+        sim.client().inference(function_name="nope", input=inp)
