@@ -77,10 +77,13 @@ class Gateway:
         self.epoch = epoch
         self.feedback_records: list[FeedbackRecord] = []
         #: inference id (``UUID.int``: a C-level hash, and one object less
-        #: per inference for the garbage collector) -> its function's facts
-        self.targets: dict[int, InferenceTarget] = {}
-        #: episode id (``UUID.int``) -> start of its first inference
-        self.episodes: dict[int, float] = {}
+        #: per inference for the garbage collector) -> its function's facts,
+        #: and the episodes with an answered inference: what feedback looks
+        #: up, indexed from the ledger's inference records when feedback
+        #: comes (most runs send none, and inferences stay cheaper)
+        self._targets: dict[int, InferenceTarget] = {}
+        self._episodes: set[int] = set()
+        self._indexed = 0
         #: each function's facts for feedback, shared by its inferences
         self._function_targets: dict[str, InferenceTarget] = {
             name: _target(fp.config) for name, fp in engine.functions.items()
@@ -276,17 +279,10 @@ class Gateway:
                 roles,
             )  # fmt: skip
             ledger.counted[row] = True
-            self._book(
-                name,
-                variant,
-                episode_id,
-                inference_id,
-                start,
-                end,
-                tokens,
-                out,
-                reported,
-            )
+            ledger.add_inference(
+                inference_id, episode_id, name, variant, start, end, 200, tokens,
+                out, reported,
+            )  # fmt: skip
             usage = make_usage(tokens, out, cached, cost)
             return text_response(inference_id, episode_id, variant, text, usage), end
         if vp.sure is None:
@@ -344,10 +340,10 @@ class Gateway:
         streaming: bool,
     ) -> tuple[Any, float]:
         """Record a successful inference and build what the agent receives."""
-        target = self._book(
-            fp.config.name, variant, episode_id, inference_id, start, end, tin,
-            tout, atto,
-        )  # fmt: skip
+        name = fp.config.name
+        self.ledger.add_inference(
+            inference_id, episode_id, name, variant, start, end, 200, tin, tout, atto
+        )
         usage = make_usage(
             tin, tout, cached, None if atto is None else atto / ATTO_PER_USD
         )
@@ -355,37 +351,24 @@ class Gateway:
             text = chat_text(model, answer.output_tokens)
             return text_response(inference_id, episode_id, variant, text, usage), end
         output = self.engine.output(fp, model, answer)
+        is_json = fp.config.type == "json"
         if streaming:
             chunks = make_chunks(
-                target.is_json, inference_id, episode_id, variant, output, usage
+                is_json, inference_id, episode_id, variant, output, usage
             )
             return chunks, end
         response = make_response(
-            target.is_json, inference_id, episode_id, variant, output, usage
+            is_json, inference_id, episode_id, variant, output, usage
         )
         return response, end
 
-    def _book(
-        self,
-        function: str,
-        variant: str,
-        episode_id: UUID,
-        inference_id: UUID,
-        start: float,
-        end: float,
-        tin: int,
-        tout: int,
-        atto: int | None,
-    ) -> InferenceTarget:
-        """Record a successful inference, and what feedback needs of it."""
-        self.ledger.add_inference(
-            inference_id, episode_id, function, variant, start, end, 200, tin, tout,
-            atto,
-        )  # fmt: skip
-        target = self._function_targets[function]
-        self.targets[inference_id.int] = target
-        self.episodes.setdefault(episode_id.int, start)
-        return target
+    def _index(self) -> None:
+        """Bring the feedback lookups up to the ledger's inference records."""
+        self._indexed, answered = self.ledger.answered(self._indexed)
+        functions = self._function_targets
+        for inference, episode, function in answered:
+            self._targets[inference] = functions[function]
+            self._episodes.add(episode)
 
     # -- feedback --------------------------------------------------------------
 
@@ -438,10 +421,11 @@ class Gateway:
             target = parse_uuid(raw_target)
         except InvalidId as exc:
             raise RequestError(400, exc.message) from None
+        self._index()
         known = (
-            target.int in self.targets
+            target.int in self._targets
             if level == "inference"
-            else target.int in self.episodes
+            else target.int in self._episodes
         )
         if not known:
             # the gateway polls its database for up to 6 s minus the id's
@@ -466,7 +450,7 @@ class Gateway:
         if kind == "comment" and not isinstance(value, str):
             raise RequestError(400, "Feedback value for a comment must be a string")
         if kind == "demonstration":
-            self._check_demonstration(self.targets[target.int], value)
+            self._check_demonstration(self._targets[target.int], value)
         feedback_id = self.ids.uuid7(self.epoch + start)
         if not dryrun:
             self.feedback_records.append(

@@ -291,6 +291,17 @@ class Ledger:
             else:
                 self._reported_atto += reported_atto
 
+    def answered(self, start: int) -> tuple[int, list[tuple[int, int, str]]]:
+        """The number of inferences so far, and ``(inference id, episode id,
+        function)`` (ids as ``UUID.int``) of the answered ones from the
+        ``start``-th on."""
+        records = self._inf
+        return len(records), [
+            (record[0], record[1], record[2])
+            for record in records[start:]
+            if record[6] == 200
+        ]
+
     @property
     def inferences(self) -> list[InferenceRecord]:
         """Every ``inference()`` call, in call order."""
