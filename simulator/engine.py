@@ -48,6 +48,7 @@ from simulator.failures import (
     AllModelProvidersFailed,
     AllRetriesFailed,
     Failure,
+    GlobalTimeout,
     ModelTimeout,
     ProviderError,
     ProviderTimeout,
@@ -127,6 +128,15 @@ ROUTED: tuple[Any, ...] = ()
 _REMEMBERED_ATTEMPTS = 4096
 
 
+def _chat_url(provider: Any) -> str | None:
+    """Where an OpenAI-type provider posts a chat request; ``None`` for the
+    other types (their timeout message leaves the URL out)."""
+    if provider.type != "openai":
+        return None
+    base = str(provider.options.get("api_base") or "https://api.openai.com/v1/")
+    return base.rstrip("/") + "/chat/completions"
+
+
 def _outcome_of(item: Any) -> tuple[str, int]:
     if isinstance(item, int):
         if item == 200:
@@ -188,6 +198,8 @@ class ProviderPlan:
     #: (input, output) atto-USD per token when the cost is a linear formula
     #: of the two counts alone (``simple`` and priced by pointers)
     linear: tuple[int, int] | None = None
+    #: the URL the gateway posts to, where known (its timeout messages)
+    url: str | None = None
 
     def __post_init__(self) -> None:
         self.simple = (
@@ -476,6 +488,7 @@ class Engine:
             json_rule=provider_json_rule(provider.type),
             cache_default=cache_read_default(provider.type, embedding=embedding),
             bill_rate_limited=bool(settings.get("bill_rate_limited", False)),
+            url=None if embedding else _chat_url(provider),
         )
 
     def model_plan(self, name: str) -> ModelPlan:
@@ -533,6 +546,7 @@ class Engine:
             if (
                 sure is not None
                 and sure.simple
+                and self._in_time(sure)
                 and sure.invalid_draws is None
                 and sure.latency.fixed is not None
                 and sure.output_tokens.fixed is not None
@@ -605,6 +619,12 @@ class Engine:
             return pp
         return None
 
+    def _in_time(self, pp: ProviderPlan) -> bool:
+        """No latency the sure provider can draw next, up to its next batch,
+        reaches the gateway's global timeout (which only the routing loop
+        handles)."""
+        return pp.latency.ceiling() < self.global_timeout_s
+
     def _function_plan(self, fn: FunctionConfig) -> FunctionPlan:
         variants = {name: self._variant_plan(fn, v) for name, v in fn.variants.items()}
         json_example = example_json(fn.output_schema) if fn.type == "json" else None
@@ -665,9 +685,12 @@ class Engine:
                 kind, status = CLIENT_ERROR, 400
             natural = INF if kind == TIMEOUT else start + latency
             provider_cut = start + (pp.stream_timeout_s if streaming else pp.timeout_s)
-            end = min(natural, provider_cut, model_deadline, deadline)
-            if end == INF:
-                end = start + self.global_timeout_s
+            # the gateway's HTTP client gives up on any request, slow or
+            # hanging, at ``global_outbound_http_timeout_ms``
+            end = min(
+                natural, provider_cut, model_deadline, deadline,
+                start + self.global_timeout_s,
+            )  # fmt: skip
             if end < natural:
                 out = pp.output_tokens.draw() if pp.bill_timeouts else 0
                 cost = self._cost(pp, in_tokens, out)[1] if pp.bill_timeouts else 0
@@ -700,15 +723,7 @@ class Engine:
                         )
                     )
                 else:
-                    errors.append(
-                        (
-                            pp.name,
-                            Failure(
-                                f"Error from {pp.type} client: error sending request: "
-                                "operation timed out"
-                            ),
-                        )
-                    )
+                    errors.append((pp.name, GlobalTimeout(pp.type, pp.url)))
                 continue
             if kind == OK:
                 return self._answer(
@@ -969,6 +984,7 @@ class Engine:
             prompt.json_on
             or prompt.split_roles is not None
             or exceeds(pp.context_window, prompt.tokens, out_cap)
+            or not self._in_time(pp)
         ):
             return None
         return self._answer(

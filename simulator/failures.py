@@ -51,7 +51,13 @@ class Failure(Exception):
         self.message = message
 
     def to_tensorzero(self) -> BaseTensorZeroError:
-        return TensorZeroError(self.status, json.dumps({"error": self.message}))
+        # compact, as the gateway writes its error bodies
+        return TensorZeroError(
+            self.status,
+            json.dumps(
+                {"error": self.message}, separators=(",", ":"), ensure_ascii=False
+            ),
+        )
 
 
 class InputParseError(Failure):
@@ -60,6 +66,21 @@ class InputParseError(Failure):
 
     def to_tensorzero(self) -> BaseTensorZeroError:
         return TensorZeroInternalError(self.message)
+
+
+class GlobalTimeout(Failure):
+    """An attempt cut by ``gateway.global_outbound_http_timeout_ms``, in the
+    words of the gateway's HTTP client (measured on tensorzero 2026.6.0)."""
+
+    def __init__(self, provider_type: str, url: str | None) -> None:
+        where = "" if url is None else f" (error sending request for url ({url}))"
+        super().__init__(
+            f"Error from {provider_type} client: Request timed out due to "
+            "`gateway.global_outbound_http_timeout_ms` (total deadline) or "
+            "`gateway.global_outbound_http_intra_stream_read_timeout_ms` (per-byte "
+            "read timeout). Consider increasing the relevant value in your "
+            "configuration if you expect inferences to take longer to complete." + where
+        )
 
 
 class RequestError(Failure):

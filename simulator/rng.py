@@ -84,6 +84,10 @@ class Sampler:
     def draw(self) -> Any:
         raise NotImplementedError
 
+    def ceiling(self) -> float:
+        """A bound on the next draws: on every draw up to the next batch."""
+        raise NotImplementedError
+
     def mean(self) -> float:
         raise NotImplementedError
 
@@ -101,6 +105,9 @@ class Fixed(Sampler):
     def draw(self) -> Any:
         return self.value
 
+    def ceiling(self) -> float:
+        return float(self.value)
+
     def mean(self) -> float:
         return float(self.value)
 
@@ -108,7 +115,7 @@ class Fixed(Sampler):
 class Batched(Sampler):
     """A distribution drawn a batch at a time with numpy."""
 
-    __slots__ = ("_gen", "_buf", "_spec", "_integer", "_low", "_high")
+    __slots__ = ("_gen", "_buf", "_spec", "_integer", "_low", "_high", "_top")
 
     def __init__(
         self,
@@ -126,6 +133,8 @@ class Batched(Sampler):
         top = spec.get("max", high)
         self._high = None if top is None else float(top)
         self._buf: list[Any] = []
+        #: the largest value of the current batch
+        self._top = 0.0
 
     def _batch(self) -> np.ndarray:
         spec, gen = self._spec, self._gen
@@ -152,11 +161,22 @@ class Batched(Sampler):
             return np.rint(values).astype(np.int64)
         return values
 
+    def _refill(self) -> None:
+        batch = self._batch()
+        self._top = float(batch.max())
+        self._buf.extend(reversed(batch.tolist()))
+
     def draw(self) -> Any:
         buf = self._buf
         if not buf:
-            buf.extend(reversed(self._batch().tolist()))
+            self._refill()
         return buf.pop()
+
+    def ceiling(self) -> float:
+        # drawing the batch early changes no value: draws pop it in order
+        if not self._buf:
+            self._refill()
+        return self._top
 
     def mean(self) -> float:
         spec = self._spec

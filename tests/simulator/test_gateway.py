@@ -204,3 +204,49 @@ def test_provider_timeout_is_a_408_then_fallback(make_sim: Make) -> None:
         "All model providers failed to infer with errors: fake: Model provider fake "
         "timed out due to configured `non_streaming.total_ms` timeout (1.5s)"
     )
+
+
+GLOBAL_TIMEOUT = (
+    "[gateway]\nglobal_outbound_http_timeout_ms = 500\n"
+    + openai_model("m", providers=("p", "q"))
+    + """
+[functions.f]
+type = "chat"
+[functions.f.variants.v]
+type = "chat_completion"
+model = "m"
+"""
+)
+
+
+def test_the_global_timeout_cuts_a_slow_attempt(make_sim: Make) -> None:
+    """Measured on tensorzero 2026.6.0 with a 500 ms global timeout: a
+    provider answering in 1 s is cut at 0.5 s and the next one answers
+    (0.6 s in all); with both slow, the inference fails at 1.0 s."""
+    world = {"models": {"m": {"providers": {"p": {"latency_s": 1.0}}}}}
+    world["models"]["m"]["providers"]["q"] = {"latency_s": 0.1}
+    sim = make_sim(GLOBAL_TIMEOUT, world=world)
+    sim.client().inference(function_name="f", input=MESSAGE)
+    assert [(r.provider, r.outcome, r.end_s) for r in sim.ledger.rows()] == [
+        ("p", "timeout", 0.5),
+        ("q", "ok", 0.6),
+    ]
+    world["models"]["m"]["providers"]["q"] = {"latency_s": 2.0}
+    slow = make_sim(GLOBAL_TIMEOUT, world=world)
+    status, message = error_of(
+        lambda: slow.client().inference(function_name="f", input=MESSAGE)
+    )
+    one = (
+        "Error from openai client: Request timed out due to "
+        "`gateway.global_outbound_http_timeout_ms` (total deadline) or "
+        "`gateway.global_outbound_http_intra_stream_read_timeout_ms` (per-byte "
+        "read timeout). Consider increasing the relevant value in your "
+        "configuration if you expect inferences to take longer to complete. "
+        "(error sending request for url (https://api.openai.com/v1/chat/completions))"
+    )
+    assert status == 502
+    assert message == (
+        "All variants failed with errors: v: All model providers failed to infer "
+        f"with errors: p: {one}, q: {one}"
+    )
+    assert slow.clock.now == 1.0

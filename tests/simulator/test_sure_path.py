@@ -335,3 +335,33 @@ def test_a_template_that_fails_fails_its_variant_only(
         "candidate",
         "evaluator",
     ]
+
+
+@pytest.mark.parametrize(
+    "latency",
+    [2.0, 0.2, {"dist": "uniform", "low": 0.5, "high": 1.5}],
+)
+def test_latencies_past_the_global_timeout_take_the_routing_loop(
+    tmp_path: Any, latency: Any
+) -> None:
+    """With a 1 s global timeout, a provider that may take longer is cut by
+    the routing loop; the short path must leave such attempts to it."""
+    os.environ.setdefault("RUNGUARD_FAKE_OPENAI_KEY", "placeholder")
+    path = tmp_path / "tensorzero.toml"
+    path.write_text(
+        "[gateway]\nglobal_outbound_http_timeout_ms = 1000\n"
+        + openai_model("m1", providers=("first", "second"))
+        + '[functions.chat]\ntype = "chat"\n'
+        + '[functions.chat.variants.a]\ntype = "chat_completion"\nmodel = "m1"\n'
+    )
+    world = {"models": {"m1": {"providers": {"first": {"latency_s": latency}}}}}
+    plan = [(("chat", "a"), SHORT, None, False, 0)] * 40
+    fast = run(world, plan, str(path))
+    with mock.patch.object(Engine, "_sure_provider", lambda self, plan: None):
+        slow = run(world, plan, str(path))
+    assert fast == slow
+    sim = Simulation.from_config(str(path), world=world, seed=3)
+    for _ in range(40):
+        sim.client().inference(function_name="chat", variant_name="a", input=SHORT)
+    timeouts = sim.ledger.count(outcome="timeout")
+    assert (timeouts == 0) == (latency == 0.2)
