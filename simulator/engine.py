@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -128,13 +129,46 @@ ROUTED: tuple[Any, ...] = ()
 _REMEMBERED_ATTEMPTS = 4096
 
 
-def _chat_url(provider: Any) -> str | None:
-    """Where an OpenAI-type provider posts a chat request; ``None`` for the
-    other types (their timeout message leaves the URL out)."""
-    if provider.type != "openai":
+#: default ``api_base`` and request path per provider type, for the URL the
+#: gateway's timeout messages name (measured on tensorzero 2026.6.0)
+_ENDPOINTS = {
+    "openai": ("https://api.openai.com/v1/", "chat/completions"),
+    "anthropic": ("https://api.anthropic.com/v1/", "messages"),
+    "vllm": (None, "chat/completions"),
+    "sglang": (None, "chat/completions"),
+    "tgi": (None, "chat/completions"),
+}
+_AZURE_API_VERSION = "2025-04-01-preview"
+
+
+def _request_url(provider: Any, *, embedding: bool) -> str | None:
+    """Where the gateway posts a provider's request; ``None`` where the
+    simulator does not know (its timeout message then leaves it out)."""
+    options = provider.options
+    if provider.type == "azure" and not embedding:
+        endpoint, deployment = options.get("endpoint"), options.get("deployment_id")
+        if not isinstance(endpoint, str) or not isinstance(deployment, str):
+            return None
+        return (
+            f"{endpoint.rstrip('/')}/openai/deployments/{deployment}/chat/"
+            f"completions?api-version={_AZURE_API_VERSION}"
+        )
+    known = _ENDPOINTS.get(provider.type)
+    if known is None or (embedding and provider.type != "openai"):
         return None
-    base = str(provider.options.get("api_base") or "https://api.openai.com/v1/")
-    return base.rstrip("/") + "/chat/completions"
+    default, path = known
+    if embedding:
+        path = "embeddings"
+    elif options.get("api_type") == "responses":
+        path = "responses"
+    base = options.get("api_base") or default
+    if not isinstance(base, str):
+        return None
+    # joined as a URL (dot segments resolved, the base's query dropped),
+    # with the trailing slash the gateway adds and a lower-case scheme
+    url = urllib.parse.urljoin(base if base.endswith("/") else base + "/", path)
+    scheme, rest = url.split(":", 1) if ":" in url else ("", url)
+    return f"{scheme.lower()}:{rest}" if scheme else url
 
 
 def _outcome_of(item: Any) -> tuple[str, int]:
@@ -488,7 +522,7 @@ class Engine:
             json_rule=provider_json_rule(provider.type),
             cache_default=cache_read_default(provider.type, embedding=embedding),
             bill_rate_limited=bool(settings.get("bill_rate_limited", False)),
-            url=None if embedding else _chat_url(provider),
+            url=_request_url(provider, embedding=embedding),
         )
 
     def model_plan(self, name: str) -> ModelPlan:
@@ -723,7 +757,7 @@ class Engine:
                         )
                     )
                 else:
-                    errors.append((pp.name, GlobalTimeout(pp.type, pp.url)))
+                    errors.append((pp.name, GlobalTimeout(pp.type, pp.url, streaming)))
                 continue
             if kind == OK:
                 return self._answer(

@@ -72,15 +72,34 @@ class GlobalTimeout(Failure):
     """An attempt cut by ``gateway.global_outbound_http_timeout_ms``, in the
     words of the gateway's HTTP client (measured on tensorzero 2026.6.0)."""
 
-    def __init__(self, provider_type: str, url: str | None) -> None:
-        where = "" if url is None else f" (error sending request for url ({url}))"
-        super().__init__(
-            f"Error from {provider_type} client: Request timed out due to "
-            "`gateway.global_outbound_http_timeout_ms` (total deadline) or "
+    def __init__(self, provider_type: str, url: str | None, streaming: bool) -> None:
+        if streaming and provider_type == "sglang":
+            super().__init__("Error from sglang server: Reqwest error")
+            return
+        reason = (
+            "Request timed out due to `gateway.global_outbound_http_timeout_ms` "
+            "(total deadline) or "
             "`gateway.global_outbound_http_intra_stream_read_timeout_ms` (per-byte "
             "read timeout). Consider increasing the relevant value in your "
-            "configuration if you expect inferences to take longer to complete." + where
+            "configuration if you expect inferences to take longer to complete."
         )
+        if streaming:
+            cause = (
+                ""
+                if url is None
+                else (
+                    " (Reqwest error; caused by: error sending request for url "
+                    f"({url}); caused by: operation timed out)"
+                )
+            )
+            super().__init__(
+                f"Inference stream closed due to error from {provider_type} server: "
+                + reason
+                + cause
+            )
+            return
+        where = "" if url is None else f" (error sending request for url ({url}))"
+        super().__init__(f"Error from {provider_type} client: {reason}{where}")
 
 
 class RequestError(Failure):

@@ -111,7 +111,11 @@ class Gateway:
             try:
                 self.config.model(model_name)
             except KeyError:
-                raise RequestError(404, f"Model not found: {model_name}") from None
+                raise RequestError(
+                    400,
+                    "Invalid inference target: Invalid model name: Model name "
+                    f"'{model_name}' not found in model table",
+                ) from None
             variant = ChatCompletionVariant(
                 name=model_name,
                 type="chat_completion",
@@ -148,9 +152,17 @@ class Gateway:
         plain = plain_key(input)
         if plain is None:
             check_roles(input)
-        if (function_name is None) == (model_name is None):
+        if function_name is not None and model_name is not None:
             raise RequestError(
-                400, "Exactly one of `function_name` or `model_name` must be provided."
+                400,
+                "Invalid inference target: Only one of `function_name` or "
+                "`model_name` can be provided",
+            )
+        if function_name is None and model_name is None:
+            raise RequestError(
+                400,
+                "Invalid inference target: Either `function_name` or `model_name` "
+                "must be provided",
             )
         if tags:
             for key in tags:
@@ -165,7 +177,9 @@ class Gateway:
         else:
             if variant_name is not None:
                 raise RequestError(
-                    400, "`variant_name` cannot be provided when using `model_name`"
+                    400,
+                    "Invalid inference target: `variant_name` cannot be provided "
+                    "when using `model_name`",
                 )
             fp = self._default_function(model_name)  # type: ignore[arg-type]
         fn = fp.config
@@ -421,6 +435,9 @@ class Gateway:
             target = parse_uuid(raw_target)
         except InvalidId as exc:
             raise RequestError(400, exc.message) from None
+        if level == "inference" and target.version != 7:
+            # measured: refused at once, before any lookup
+            raise RequestError(400, f"Failed to parse UUID as v7: {target}")
         self._index()
         known = (
             target.int in self._targets

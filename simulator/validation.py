@@ -24,6 +24,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.validators import Draft202012Validator, validator_for
+from tensorzero.types import TensorZeroTypeEncoder
 
 from simulator.config.model import (
     BestOfNVariant,
@@ -307,7 +308,7 @@ def check_roles(inp: Any) -> None:
     string other than ``user`` or ``assistant`` fails it, with serde's
     message and the column in the client's JSON of the input."""
     messages = inp.get("messages") if isinstance(inp, Mapping) else None
-    if not isinstance(messages, list):
+    if not isinstance(messages, list | tuple):
         return
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping):
@@ -320,7 +321,9 @@ def check_roles(inp: Any) -> None:
         marker = "\x01runguard\x01"
         copy = dict(inp)
         copy["messages"] = [*messages[:index], {**message, "role": marker}]
-        column = json.dumps(copy).index(json.dumps(marker)) + len(json.dumps(role))
+        # the client serializes the input with the package's own encoder
+        text = json.dumps(copy, cls=TensorZeroTypeEncoder)
+        column = text.index(json.dumps(marker)) + len(json.dumps(role))
         raise InputParseError(
             "Failed to deserialize JSON to tensorzero_types::message::Input: "
             f"messages[{index}].role: unknown variant `{role}`, expected `user` "

@@ -87,6 +87,53 @@ def test_request_errors(sim: Simulation) -> None:
     assert status == 400 and message.startswith("Failed to parse UUID as v7: ")
 
 
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        # measured on tensorzero 2026.6.0, all 400
+        (
+            {"model_name": "nömodel"},
+            "Invalid inference target: Invalid model name: Model name 'nömodel' "
+            "not found in model table",
+        ),
+        (
+            {"function_name": "f", "model_name": "m"},
+            "Invalid inference target: Only one of `function_name` or `model_name` "
+            "can be provided",
+        ),
+        (
+            {},
+            "Invalid inference target: Either `function_name` or `model_name` must "
+            "be provided",
+        ),
+        (
+            {"model_name": "m", "variant_name": "v"},
+            "Invalid inference target: `variant_name` cannot be provided when "
+            "using `model_name`",
+        ),
+    ],
+)
+def test_inference_target_errors(
+    sim: Simulation, names: dict[str, str], message: str
+) -> None:
+    client = sim.client()
+    assert error_of(lambda: client.inference(input=MESSAGE, **names)) == (
+        400,
+        message,
+    )
+
+
+def test_feedback_on_an_id_that_is_not_v7_is_refused_at_once(sim: Simulation) -> None:
+    client = sim.client()
+    client.inference(function_name="f", input=MESSAGE)
+    before = sim.clock.now
+    wrong = uuid.UUID("99faefa3-6a8e-4d0c-9b1e-2f0a3c1d5e7f")
+    assert error_of(
+        lambda: client.feedback(metric_name="comment", value="x", inference_id=wrong)
+    ) == (400, f"Failed to parse UUID as v7: {wrong}")
+    assert sim.clock.now == before
+
+
 def test_params_cap_output_tokens(sim: Simulation) -> None:
     client = sim.client()
     assert client.inference(function_name="f", input=MESSAGE).usage.output_tokens == 50
@@ -250,3 +297,44 @@ def test_the_global_timeout_cuts_a_slow_attempt(make_sim: Make) -> None:
         f"with errors: p: {one}, q: {one}"
     )
     assert slow.clock.now == 1.0
+
+
+def test_global_timeout_messages_name_the_request(make_sim: Make) -> None:
+    """Measured on tensorzero 2026.6.0 against a server that never answers:
+    the URL of each provider type's request, and the streaming wording."""
+    config = (
+        "[gateway]\nglobal_outbound_http_timeout_ms = 300\n"
+        '[models.m]\nrouting = ["p"]\n[models.m.providers.p]\ntype = "anthropic"\n'
+        'model_name = "claude-3-5-haiku-20241022"\n'
+        'api_base = "http://127.0.0.1:9/v1/"\n'
+        'api_key_location = "env::RUNGUARD_FAKE_OPENAI_KEY"\n'
+        '[functions.f]\ntype = "chat"\n[functions.f.variants.v]\n'
+        'type = "chat_completion"\nmodel = "m"\n'
+    )
+    reason = (
+        "Request timed out due to `gateway.global_outbound_http_timeout_ms` "
+        "(total deadline) or `gateway.global_outbound_http_intra_stream_read_"
+        "timeout_ms` (per-byte read timeout). Consider increasing the relevant "
+        "value in your configuration if you expect inferences to take longer to "
+        "complete."
+    )
+    url = "http://127.0.0.1:9/v1/messages"
+    expected = {
+        False: f"Error from anthropic client: {reason} (error sending request "
+        f"for url ({url}))",
+        True: f"Inference stream closed due to error from anthropic server: "
+        f"{reason} (Reqwest error; caused by: error sending request for url "
+        f"({url}); caused by: operation timed out)",
+    }
+    for stream, text in expected.items():
+        sim = make_sim(config, world={"models": {"m": {"outcomes": ["timeout"]}}})
+        client = sim.client()
+        with pytest.raises(TensorZeroError) as info:
+            client.inference(function_name="f", input=MESSAGE, stream=stream)
+        status = info.value.status_code
+        message = json.loads(info.value.text or "")["error"]
+        assert (status, sim.clock.now) == (502, 0.3)
+        assert message == (
+            "All variants failed with errors: v: All model providers failed to "
+            f"infer with errors: p: {text}"
+        )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from simhelpers import openai_model
-from tensorzero import TensorZeroError, TensorZeroInternalError
+from tensorzero import TensorZeroError, TensorZeroInternalError, Text
 
 from simulator import Simulation
 
@@ -319,6 +319,18 @@ def test_valid_inputs_reach_the_provider(sim: Simulation) -> None:
             "developer",
             108,
         ),
+        # the client's encoder writes the package's types; a tuple is a list
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [Text(text="hi")]},
+                    {"role": "tool", "content": "x"},
+                ]
+            },
+            "tool",
+            92,
+        ),
+        ({"messages": ({"role": "tool", "content": "x"},)}, "tool", 29),
     ],
 )
 def test_a_role_other_than_user_or_assistant_fails_in_the_client(
