@@ -215,7 +215,7 @@ class Gateway:
                 # keep the rest for the loop below
                 rest = iter(order)
                 first = next(rest, None)
-                order = itertools.chain((first,), rest)
+                order = rest if first is None else itertools.chain((first,), rest)
             if first is not None:
                 reply = self._reply_sure(
                     fp, first, episode, inference_id, input, plain, start
