@@ -842,7 +842,8 @@ class Engine:
         """(cached tokens, reported atto-USD, billed nano-USD) of a success."""
         if pp.simple and pp.formula is None and pp.table is not None:
             # no cache or reasoning counts in the world and no cost entries:
-            # the price table's two rates (a linear formula is :meth:`_answer`'s)
+            # the price table's two rates (a linear formula is
+            # :meth:`_success_cost`'s)
             t = pp.table
             nano = atto_to_nano(in_tokens * t.input_atto + out * t.output_atto)
             return pp.cache_default, None, nano

@@ -111,6 +111,11 @@ class GatewayRefusal(NamedTuple):
     message: str
 
 
+def _message_count(roles: str) -> int:
+    """Messages of a request from its comma-separated roles (0: none)."""
+    return roles.count(",") + 1 if roles else 0
+
+
 class _Column(Generic[T]):
     """One ledger column, read as a list once pending rows are moved in."""
 
@@ -323,7 +328,7 @@ class Ledger:
 
     @property
     def messages(self) -> list[int]:
-        return [r.count(",") + 1 if r else 0 for r in self.roles]
+        return [_message_count(r) for r in self.roles]
 
     @property
     def episode_id(self) -> list[UUID]:
@@ -460,7 +465,7 @@ class Ledger:
             i, start, end, function, variant, str(uuid_from_int(episode)),
             str(uuid_from_int(inference)), model, provider, role, tin, tout, cost,
             outcome, status, billed, self.counted[i], cost is not None,
-            roles.count(",") + 1 if roles else 0, roles,
+            _message_count(roles), roles,
         )  # fmt: skip
 
     def rows(self) -> list[LedgerRow]:
